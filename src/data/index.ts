@@ -1,0 +1,14 @@
+export { readIdx, writeIdx, parseIdx, IDX_MAX_DIMS, DEFAULT_MAX_GUNZIP_BYTES } from './idx';
+export type { IdxDtype, IdxFile, IdxData, ReadIdxOptions } from './idx';
+export { DataError } from './errors';
+export { ImageDataset, concatDatasets, randomSplit, trainValSplit } from './dataset';
+export type { ImageShape, TrainValSplitOptions } from './dataset';
+export { loadMnist, loadIdxDataset, loadIdxSplit, mnistDir } from './mnist';
+export type { Split, TrainTest, IdxDatasetOptions } from './mnist';
+export { DataLoader, MNIST_MEAN, MNIST_STD } from './loader';
+export type { Batch, BatchShape, BatchTransform, DataLoaderOptions, Normalize } from './loader';
+export { augment, compose, parseAugmentSpec, warpAffine, warpAffineField, affineMatrix } from './augment';
+export type { AugmentOptions, EraseOptions, AffineMatrix, AffineParams } from './augment';
+export { synthesize } from './synthetic';
+export type { SynthesizeOptions } from './synthetic';
+export { deriveSeed } from './seed';
