@@ -1,0 +1,87 @@
+// sgdStep, adamStep, rmspropStep: in-place updates over n elements.
+#include "entries.h"
+#include "validate.h"
+
+namespace lernen::binding {
+
+Napi::Value SgdStep(const Napi::CallbackInfo& info) {
+  Args args(info, "sgdStep", 10, 10);
+  const i64 n = args.size(0, "n");
+  const auto param = args.f32(1, "param");
+  const auto grad = args.f32(2, "grad");
+  const auto buf = args.f32OrNull(3, "buf");
+  const double lr = args.number(4, "lr");
+  const double momentum = args.number(5, "momentum");
+  const double dampening = args.number(6, "dampening");
+  const bool nesterov = args.boolean(7, "nesterov");
+  const double weightDecay = args.number(8, "weightDecay");
+  const bool first = args.boolean(9, "first");
+  const bool useBuf = float(momentum) != 0.0f;
+  if (useBuf && !buf.present) args.typeError("buf must be a Float32Array when momentum is not 0");
+  args.need(param, n, "n");
+  args.need(grad, n, "n");
+  args.need(buf, useBuf ? n : 0, "n");
+  args.noOverlap({Args::span(param, n, true), Args::span(grad, n, false),
+                  Args::span(buf, useBuf ? n : 0, true)});
+  lernen::sgdStep(n, param.data, grad.data, useBuf ? buf.data : nullptr, float(lr),
+                  float(momentum), float(dampening), nesterov, float(weightDecay), first);
+  return info.Env().Undefined();
+}
+
+Napi::Value AdamStep(const Napi::CallbackInfo& info) {
+  Args args(info, "adamStep", 12, 12);
+  const i64 n = args.size(0, "n");
+  const auto param = args.f32(1, "param");
+  const auto grad = args.f32(2, "grad");
+  const auto m = args.f32(3, "m");
+  const auto v = args.f32(4, "v");
+  const double lr = args.number(5, "lr");
+  const double beta1 = args.numberIn(6, "beta1", 0.0, 1.0, true);
+  const double beta2 = args.numberIn(7, "beta2", 0.0, 1.0, true);
+  const double eps = args.number(8, "eps");
+  const double weightDecay = args.number(9, "weightDecay");
+  const i64 step = args.size(10, "step", kMaxSafeInteger, 1);
+  const bool decoupled = args.boolean(11, "decoupled");
+  args.need(param, n, "n");
+  args.need(grad, n, "n");
+  args.need(m, n, "n");
+  args.need(v, n, "n");
+  args.noOverlap({Args::span(param, n, true), Args::span(grad, n, false), Args::span(m, n, true),
+                  Args::span(v, n, true)});
+  lernen::adamStep(n, param.data, grad.data, m.data, v.data, float(lr), float(beta1),
+                   float(beta2), float(eps), float(weightDecay), double(step), decoupled);
+  return info.Env().Undefined();
+}
+
+Napi::Value RmspropStep(const Napi::CallbackInfo& info) {
+  Args args(info, "rmspropStep", 12, 12);
+  const i64 n = args.size(0, "n");
+  const auto param = args.f32(1, "param");
+  const auto grad = args.f32(2, "grad");
+  const auto sq = args.f32(3, "sq");
+  const auto gAvg = args.f32OrNull(4, "gAvg");
+  const auto buf = args.f32OrNull(5, "buf");
+  const double lr = args.number(6, "lr");
+  const double alpha = args.number(7, "alpha");
+  const double eps = args.number(8, "eps");
+  const double weightDecay = args.number(9, "weightDecay");
+  const double momentum = args.number(10, "momentum");
+  const bool centered = args.boolean(11, "centered");
+  const bool useBuf = float(momentum) > 0.0f;
+  if (centered && !gAvg.present) args.typeError("gAvg must be a Float32Array when centered");
+  if (useBuf && !buf.present) args.typeError("buf must be a Float32Array when momentum > 0");
+  const i64 nAvg = centered ? n : 0, nBuf = useBuf ? n : 0;
+  args.need(param, n, "n");
+  args.need(grad, n, "n");
+  args.need(sq, n, "n");
+  args.need(gAvg, nAvg, "n");
+  args.need(buf, nBuf, "n");
+  args.noOverlap({Args::span(param, n, true), Args::span(grad, n, false), Args::span(sq, n, true),
+                  Args::span(gAvg, nAvg, true), Args::span(buf, nBuf, true)});
+  lernen::rmspropStep(n, param.data, grad.data, sq.data, centered ? gAvg.data : nullptr,
+                      useBuf ? buf.data : nullptr, float(lr), float(alpha), float(eps),
+                      float(weightDecay), float(momentum), centered);
+  return info.Env().Undefined();
+}
+
+}  // namespace lernen::binding

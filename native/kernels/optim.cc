@@ -1,0 +1,82 @@
+// Optimizer steps (PyTorch's update rules), in place over n elements. Branches on the
+// hyperparameters are taken once, outside the loops, so each loop vectorises.
+#include <cmath>
+
+#include "kernels.h"
+
+namespace lernen {
+
+LERNEN_CLONES
+void sgdStep(i64 n, float* __restrict param, const float* __restrict grad, float* __restrict buf,
+             float lr, float momentum, float dampening, bool nesterov, float weightDecay,
+             bool first) {
+  const float wd = weightDecay, mom = momentum, keep = 1.0f - dampening;
+  // PyTorch skips the weight-decay add when it is 0 (so an infinite param stays finite in g).
+  if (momentum == 0.0f) {
+    if (wd == 0.0f) {
+      for (i64 i = 0; i < n; ++i) param[i] -= lr * grad[i];
+    } else {
+      for (i64 i = 0; i < n; ++i) param[i] -= lr * (grad[i] + wd * param[i]);
+    }
+    return;
+  }
+  for (i64 i = 0; i < n; ++i) {
+    const float g = wd == 0.0f ? grad[i] : grad[i] + wd * param[i];
+    const float b = first ? g : mom * buf[i] + keep * g;
+    buf[i] = b;
+    param[i] -= lr * (nesterov ? g + mom * b : b);
+  }
+}
+
+LERNEN_CLONES
+void adamStep(i64 n, float* __restrict param, const float* __restrict grad, float* __restrict m,
+              float* __restrict v, float lr, float beta1, float beta2, float eps,
+              float weightDecay, double step, bool decoupled) {
+  // Bias corrections in double, as PyTorch computes them in Python floats.
+  const double bc1 = 1.0 - std::pow(double(beta1), step);
+  const double bc2 = 1.0 - std::pow(double(beta2), step);
+  const float stepSize = float(double(lr) / bc1);
+  const float bc2Sqrt = float(std::sqrt(bc2));
+  const float b1 = beta1, b2 = beta2, c1 = 1.0f - beta1, c2 = 1.0f - beta2;
+  const float decay = decoupled ? float(1.0 - double(lr) * double(weightDecay)) : 1.0f;
+  const float wd = decoupled ? 0.0f : weightDecay;
+  for (i64 i = 0; i < n; ++i) {
+    float p = param[i];
+    if (decoupled) p *= decay;  // AdamW: param −= lr·weightDecay·param
+    const float g = wd == 0.0f ? grad[i] : grad[i] + wd * p;
+    const float mi = b1 * m[i] + c1 * g;
+    const float vi = b2 * v[i] + c2 * (g * g);
+    m[i] = mi;
+    v[i] = vi;
+    param[i] = p - stepSize * (mi / (std::sqrt(vi) / bc2Sqrt + eps));
+  }
+}
+
+void rmspropStep(i64 n, float* __restrict param, const float* __restrict grad,
+                 float* __restrict sq, float* __restrict gAvg, float* __restrict buf, float lr,
+                 float alpha, float eps, float weightDecay, float momentum, bool centered) {
+  const float a = alpha, c = 1.0f - alpha, wd = weightDecay, mom = momentum;
+  const bool useMomentum = momentum > 0.0f;
+  for (i64 i = 0; i < n; ++i) {
+    const float g = wd == 0.0f ? grad[i] : grad[i] + wd * param[i];
+    const float s = a * sq[i] + c * (g * g);
+    sq[i] = s;
+    float avg;
+    if (centered) {
+      const float ga = a * gAvg[i] + c * g;
+      gAvg[i] = ga;
+      avg = std::sqrt(s - ga * ga) + eps;
+    } else {
+      avg = std::sqrt(s) + eps;
+    }
+    if (useMomentum) {
+      const float b = mom * buf[i] + g / avg;
+      buf[i] = b;
+      param[i] -= lr * b;
+    } else {
+      param[i] -= lr * (g / avg);
+    }
+  }
+}
+
+}  // namespace lernen
