@@ -1,0 +1,106 @@
+/**
+ * The seeded generator, bit-identical with the native one: xoshiro128** over the caller's
+ * 4×uint32 state (advanced in place). 32-bit arithmetic via Math.imul and >>> 0.
+ *
+ * Rounding, step by step (the native kernel does the same in C):
+ *   uniform f = (u >>> 8)·2⁻²⁴ (exact in float32);
+ *   randUniform: lo' = f32(lo), hi' = f32(hi), out = f32(lo' + f32(f32(hi' − lo')·f));
+ *   randNormal: z from Box–Muller in float64 (u1 = 2⁻²⁴ when 0; θ = 2π·u2), out = f32(mean +
+ *     std·z) with mean + std·z in float64; pairs (z0 = r·cos θ, z1 = r·sin θ), u1 drawn first;
+ *   dropoutMask: keep iff f ≥ p compared in float64; the kept value is f32(1/(1 − p)).
+ */
+import { checkF32, checkNoAlias, checkNumber, checkRange, checkSize, checkU32, fail } from '../validate';
+
+const fround = Math.fround;
+const TWO_POW_M24 = 1 / 16777216;
+const TWO_PI = 2 * Math.PI;
+
+// The state lives in these four locals between load() and store(), so the inner loops touch no
+// typed array for it.
+let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+
+function load(state: Uint32Array): void {
+  s0 = state[0]!; s1 = state[1]!; s2 = state[2]!; s3 = state[3]!;
+}
+
+function store(state: Uint32Array): void {
+  state[0] = s0; state[1] = s1; state[2] = s2; state[3] = s3;
+}
+
+/** One xoshiro128** output (uint32). */
+function next(): number {
+  const x = Math.imul(s1, 5);
+  const result = Math.imul((x << 7) | (x >>> 25), 9) >>> 0;
+  const t = s1 << 9;
+  s2 ^= s0;
+  s3 ^= s1;
+  s1 ^= s2;
+  s0 ^= s3;
+  s2 ^= t;
+  s3 = (s3 << 11) | (s3 >>> 21);
+  return result;
+}
+
+/** (u >>> 8)·2⁻²⁴ in [0, 1), exact in float32. */
+function uniform(): number {
+  return (next() >>> 8) * TWO_POW_M24;
+}
+
+function checkState(kernel: string, state: Uint32Array): void {
+  checkU32(kernel, 'state', state, 4, '4');
+  if ((state[0]! | state[1]! | state[2]! | state[3]!) === 0) {
+    fail(kernel, 'state is all zeros (xoshiro128** would only ever return 0; seed it with seedState)');
+  }
+}
+
+function checkOut(kernel: string, name: string, state: Uint32Array, out: Float32Array,
+  n: number): void {
+  checkSize(kernel, 'n', n);
+  checkF32(kernel, name, out, n, 'n');
+  checkNoAlias(kernel, name, out, n, 'state', state, 4);
+}
+
+export function randUniform(state: Uint32Array, out: Float32Array, n: number, lo: number,
+  hi: number): void {
+  const K = 'randUniform';
+  checkState(K, state);
+  checkOut(K, 'out', state, out, n);
+  checkNumber(K, 'lo', lo);
+  checkNumber(K, 'hi', hi);
+  const l = fround(lo);
+  const width = fround(fround(hi) - l);
+  load(state);
+  for (let i = 0; i < n; i++) out[i] = l + fround(width * uniform());
+  store(state);
+}
+
+export function randNormal(state: Uint32Array, out: Float32Array, n: number, mean: number,
+  std: number): void {
+  const K = 'randNormal';
+  checkState(K, state);
+  checkOut(K, 'out', state, out, n);
+  checkNumber(K, 'mean', mean);
+  checkNumber(K, 'std', std);
+  load(state);
+  for (let i = 0; i < n; i += 2) {
+    let u1 = uniform();
+    const u2 = uniform();
+    if (u1 === 0) u1 = TWO_POW_M24;
+    const r = Math.sqrt(-2 * Math.log(u1));
+    const theta = TWO_PI * u2;
+    out[i] = mean + std * (r * Math.cos(theta));
+    if (i + 1 < n) out[i + 1] = mean + std * (r * Math.sin(theta));
+  }
+  store(state);
+}
+
+export function dropoutMask(state: Uint32Array, mask: Float32Array, n: number, p: number): void {
+  const K = 'dropoutMask';
+  checkState(K, state);
+  checkOut(K, 'mask', state, mask, n);
+  checkRange(K, 'p', p, 0, 1, true);
+  const keep = fround(1 / (1 - p));
+  load(state);
+  for (let i = 0; i < n; i++) mask[i] = uniform() >= p ? keep : 0;
+  store(state);
+}
