@@ -117,6 +117,8 @@ describe('IDX errors name the file and the problem', () => {
     writeIdx(file, { dtype: 'uint8', dims: [1 << 20], data: new Uint8Array(1 << 20) });
     expect(() => readIdx(file, { maxBytes: 1 << 16 })).toThrow(/bomb\.gz: decompressed data exceeds the limit of 65536 bytes/);
     expect(readIdx(file).data.length).toBe(1 << 20);
+    const junk = writeRaw('junk.gz', Buffer.from('not gzip at all'));
+    expect(() => readIdx(junk)).toThrow(/^junk\.gz: gunzip failed: /);
   });
 });
 
@@ -146,6 +148,13 @@ describe('IDX data sets', () => {
       expect(Array.from(train.labels)).toEqual([0, 1, 2, 0, 1, 2]);
       expect(train.numClasses).toBe(10);
     }
+  });
+
+  it('accepts the dotted names some mirrors use (train-images.idx3-ubyte)', () => {
+    const d = path.join(dir, 'set-dotted');
+    writeSet(d, 4);
+    for (const f of fs.readdirSync(d)) fs.renameSync(path.join(d, f), path.join(d, f.replace(/-(idx\d-ubyte)$/, '.$1')));
+    expect(loadIdxDataset(d).train.length).toBe(4);
   });
 
   it('a missing file is named', () => {
