@@ -1,0 +1,296 @@
+import { noGrad } from '../tensor/autograd';
+import { LernenError } from '../tensor/errors';
+import { softmaxCrossEntropy } from '../tensor/functional';
+import { Tensor } from '../tensor/tensor';
+import { History, type EpochRecord, type StopReason } from './history';
+
+/** One mini-batch: inputs and integer class labels. */
+export interface Batch {
+  x: Tensor;
+  y: Int32Array;
+}
+
+/** Anything that yields batches once per iteration (an epoch), e.g. a DataLoader. */
+export interface BatchSource extends Iterable<Batch> {
+  /** Number of batches per epoch, when known (for progress and ETA). */
+  readonly length?: number;
+  /** Number of samples per epoch, when known. */
+  readonly size?: number;
+}
+
+/** The parts of a Module that fit() uses. */
+export interface TrainableModel {
+  forward(x: Tensor): Tensor;
+  train(mode?: boolean): unknown;
+  eval(): unknown;
+  parameters(): Tensor[];
+  namedParameters?(): Array<[string, Tensor]>;
+  /** Penalties recorded by activity-regularization layers in the last forward. */
+  regularizationLoss?(): Tensor | null;
+}
+
+/** The parts of an Optimizer that fit() uses. */
+export interface OptimizerLike {
+  step(): unknown;
+  zeroGrad(): void;
+  readonly paramGroups: ReadonlyArray<{ lr: number }>;
+}
+
+/** A learning-rate scheduler: step() once per epoch (ReduceLROnPlateau gets the val loss). */
+export interface SchedulerLike {
+  step(metric?: number): void;
+  /** When true, step() is called after every batch instead of every epoch (e.g. OneCycleLR). */
+  readonly perBatch?: boolean;
+}
+
+/** A loss: (logits, integer labels) → scalar tensor. */
+export type LossFn = (output: Tensor, target: Int32Array) => Tensor;
+
+export interface BatchEndInfo {
+  epoch: number;
+  batch: number;
+  batches: number | undefined;
+  loss: number;
+  samples: number;
+  /** Samples per second in this epoch so far. */
+  rate: number;
+  elapsedEpochMs: number;
+}
+
+export interface FitContext {
+  model: TrainableModel;
+  optimizer: OptimizerLike;
+  history: History;
+  /** Set by a callback to stop training after the current batch/epoch. */
+  stop: StopReason | null;
+}
+
+export interface Callback {
+  onTrainBegin?(ctx: FitContext): void | Promise<void>;
+  onEpochBegin?(epoch: number, ctx: FitContext): void | Promise<void>;
+  onBatchEnd?(info: BatchEndInfo, ctx: FitContext): void | Promise<void>;
+  onEpochEnd?(record: EpochRecord, ctx: FitContext): void | Promise<void>;
+  onTrainEnd?(ctx: FitContext): void | Promise<void>;
+}
+
+export interface FitOptions {
+  train: BatchSource;
+  val?: BatchSource | null;
+  optimizer: OptimizerLike;
+  /** Default 1. */
+  epochs?: number;
+  /** A loss function or a name: 'cross-entropy' (default), 'mse', 'l1' (on softmax vs one-hot). */
+  loss?: LossFn | LossName;
+  /** L1 penalty λ·Σ|w| over the weights (parameters with ≥ 2 dims). */
+  l1?: number;
+  /** L2 penalty λ·Σw² over the weights (parameters with ≥ 2 dims). */
+  l2?: number;
+  scheduler?: SchedulerLike | null;
+  callbacks?: Callback[];
+  signal?: AbortSignal;
+  /** Wall-clock budget for the whole fit; training stops cleanly when it is spent. */
+  timeBudgetMs?: number;
+  /** Check the loss and every gradient for NaN/Inf at each step (default true). */
+  checkNumerics?: boolean;
+  /** Keep the loss of every step in history.steps. */
+  recordSteps?: boolean;
+  /** Yield to the event loop every N batches (default 1). */
+  yieldEvery?: number;
+}
+
+export type LossName = 'cross-entropy' | 'mse' | 'l1';
+
+/** Thrown when the loss or a gradient becomes NaN or infinite. */
+export class DivergenceError extends LernenError {
+  constructor(message: string, readonly epoch: number, readonly step: number, readonly lr: number) {
+    super(message);
+  }
+}
+
+function oneHotTensor(y: Int32Array, classes: number): Tensor {
+  const d = new Float32Array(y.length * classes);
+  for (let i = 0; i < y.length; i++) d[i * classes + y[i]!] = 1;
+  return new Tensor(d, [y.length, classes]);
+}
+
+/** Resolves a loss name to a function of (logits, labels). */
+export function resolveLoss(loss: LossFn | LossName | undefined): LossFn {
+  if (typeof loss === 'function') return loss;
+  switch (loss ?? 'cross-entropy') {
+    case 'cross-entropy':
+      return (out, y) => softmaxCrossEntropy(out, y);
+    case 'mse':
+      // Mean squared error between class probabilities and one-hot targets.
+      return (out, y) => out.softmax(1).sub(oneHotTensor(y, out.shape[1]!)).square().mean();
+    case 'l1':
+      return (out, y) => out.softmax(1).sub(oneHotTensor(y, out.shape[1]!)).abs().mean();
+    default:
+      throw new LernenError(`fit: unknown loss '${String(loss)}' (expected 'cross-entropy', 'mse', 'l1' or a function)`);
+  }
+}
+
+function correct(out: Tensor, y: Int32Array): number {
+  const [n, c] = out.shape as [number, number];
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    const row = i * c;
+    for (let j = 1; j < c; j++) if (out.data[row + j]! > out.data[row + best]!) best = j;
+    if (best === y[i]) k++;
+  }
+  return k;
+}
+
+/**
+ * Mean loss and accuracy of `model` over `data`, in eval mode without recording gradients.
+ * The model's previous train/eval mode is restored afterwards.
+ */
+export function evaluate(model: TrainableModel & { training?: boolean }, data: BatchSource, loss?: LossFn | LossName): { loss: number; accuracy: number; samples: number } {
+  const lossFn = resolveLoss(loss);
+  const wasTraining = model.training ?? false;
+  model.eval();
+  let total = 0;
+  let right = 0;
+  let n = 0;
+  try {
+    noGrad(() => {
+      for (const { x, y } of data) {
+        const out = model.forward(x);
+        total += lossFn(out, y).item() * y.length;
+        right += correct(out, y);
+        n += y.length;
+      }
+    });
+  } finally {
+    if (wasTraining) model.train();
+  }
+  return { loss: n ? total / n : NaN, accuracy: n ? right / n : NaN, samples: n };
+}
+
+const tick = () => new Promise<void>((r) => setImmediate(r));
+
+function weightPenalty(params: Tensor[], l1: number, l2: number): Tensor | null {
+  let pen: Tensor | null = null;
+  for (const p of params) {
+    if (p.ndim < 2) continue;
+    if (l1) { const t = p.abs().sum().mul(l1); pen = pen ? pen.add(t) : t; }
+    if (l2) { const t = p.square().sum().mul(l2); pen = pen ? pen.add(t) : t; }
+  }
+  return pen;
+}
+
+function checkGradients(model: TrainableModel, epoch: number, step: number, lr: number): void {
+  const named = model.namedParameters ? model.namedParameters() : model.parameters().map((p, i) => [`parameter ${i}`, p] as [string, Tensor]);
+  for (const [name, p] of named) {
+    const g = p.grad?.data;
+    if (!g) continue;
+    for (let i = 0; i < g.length; i++) {
+      if (!Number.isFinite(g[i]!)) {
+        throw new DivergenceError(`training diverged at epoch ${epoch}, step ${step}: the gradient of ${name} is ${g[i]} (lr ${lr}); lower the learning rate or clip gradients`, epoch, step, lr);
+      }
+    }
+  }
+}
+
+/**
+ * Trains `model` on `opts.train` for `opts.epochs` epochs and returns the learning curves.
+ *
+ * Async: yields to the event loop between batches, so a server stays responsive. Stops cleanly
+ * (returning what it has, with `history.stopReason` set) when `signal` aborts, when
+ * `timeBudgetMs` is spent, or when a callback sets `ctx.stop`. Calls `model.train()` before
+ * training batches and evaluates validation data in eval mode without gradients. A NaN or
+ * infinite loss or gradient throws a DivergenceError naming the step, parameter and lr.
+ */
+export async function fit(model: TrainableModel, opts: FitOptions): Promise<History> {
+  const epochs = opts.epochs ?? 1;
+  if (!Number.isInteger(epochs) || epochs < 0) throw new LernenError(`fit: epochs must be a non-negative integer, got ${epochs}`);
+  if (!opts.train || typeof (opts.train as Iterable<Batch>)[Symbol.iterator] !== 'function') {
+    throw new LernenError('fit: options.train must be an iterable of batches (a DataLoader)');
+  }
+  if (!opts.optimizer || typeof opts.optimizer.step !== 'function') throw new LernenError('fit: options.optimizer is required');
+  const budget = opts.timeBudgetMs;
+  if (budget !== undefined && !(budget > 0)) throw new LernenError(`fit: timeBudgetMs must be positive, got ${budget}`);
+  for (const k of ['l1', 'l2'] as const) {
+    const v = opts[k];
+    if (v !== undefined && !(v >= 0 && Number.isFinite(v))) throw new LernenError(`fit: ${k} must be a non-negative number, got ${v}`);
+  }
+  const lossFn = resolveLoss(opts.loss);
+  const check = opts.checkNumerics ?? true;
+  const yieldEvery = Math.max(1, opts.yieldEvery ?? 1);
+  const callbacks = opts.callbacks ?? [];
+  const history = new History();
+  const ctx: FitContext = { model, optimizer: opts.optimizer, history, stop: null };
+  const t0 = performance.now();
+  const outOfTime = () => budget !== undefined && performance.now() - t0 >= budget;
+  const params = model.parameters();
+  let step = 0;
+
+  for (const cb of callbacks) await cb.onTrainBegin?.(ctx);
+  try {
+    for (let epoch = 1; epoch <= epochs && !ctx.stop; epoch++) {
+      for (const cb of callbacks) await cb.onEpochBegin?.(epoch, ctx);
+      const te = performance.now();
+      const lr = opts.optimizer.paramGroups[0]?.lr ?? NaN;
+      model.train();
+      let lossSum = 0;
+      let right = 0;
+      let seen = 0;
+      let batch = 0;
+      for (const { x, y } of opts.train) {
+        if (opts.signal?.aborted) { ctx.stop = 'aborted'; break; }
+        if (outOfTime()) { ctx.stop = 'time budget'; break; }
+        step++;
+        batch++;
+        opts.optimizer.zeroGrad();
+        const out = model.forward(x);
+        let loss = lossFn(out, y);
+        const pen = weightPenalty(params, opts.l1 ?? 0, opts.l2 ?? 0);
+        if (pen) loss = loss.add(pen);
+        const reg = model.regularizationLoss?.();
+        if (reg) loss = loss.add(reg);
+        const lv = loss.item();
+        const curLr = opts.optimizer.paramGroups[0]?.lr ?? lr;
+        if (!Number.isFinite(lv)) {
+          throw new DivergenceError(`training diverged at epoch ${epoch}, step ${step}: the loss is ${lv} (lr ${curLr}); lower the learning rate`, epoch, step, curLr);
+        }
+        loss.backward();
+        if (check) checkGradients(model, epoch, step, curLr);
+        opts.optimizer.step();
+        if (opts.scheduler?.perBatch) opts.scheduler.step();
+        lossSum += lv * y.length;
+        right += correct(out, y);
+        seen += y.length;
+        if (opts.recordSteps) history.steps.push(lv);
+        const elapsed = performance.now() - te;
+        const info: BatchEndInfo = { epoch, batch, batches: opts.train.length, loss: lv, samples: seen, rate: seen / Math.max(elapsed / 1000, 1e-9), elapsedEpochMs: elapsed };
+        for (const cb of callbacks) await cb.onBatchEnd?.(info, ctx);
+        if (ctx.stop) break;
+        if (batch % yieldEvery === 0) await tick();
+      }
+      if (seen === 0) break;
+      let val = { loss: NaN, accuracy: NaN };
+      if (opts.val && !(ctx.stop === 'aborted')) val = evaluate(model, opts.val, lossFn);
+      const rec: EpochRecord = {
+        epoch,
+        trainLoss: lossSum / seen,
+        trainAccuracy: right / seen,
+        valLoss: val.loss,
+        valAccuracy: val.accuracy,
+        lr,
+        seconds: (performance.now() - te) / 1000,
+      };
+      history.epochs.push(rec);
+      if (opts.scheduler && !opts.scheduler.perBatch) opts.scheduler.step(Number.isFinite(val.loss) ? val.loss : rec.trainLoss);
+      for (const cb of callbacks) await cb.onEpochEnd?.(rec, ctx);
+      if (!ctx.stop && opts.signal?.aborted) ctx.stop = 'aborted';
+      if (!ctx.stop && outOfTime() && epoch < epochs) ctx.stop = 'time budget';
+      await tick();
+    }
+  } finally {
+    model.train();
+    history.seconds = (performance.now() - t0) / 1000;
+    history.stopReason = ctx.stop ?? 'completed';
+  }
+  for (const cb of callbacks) await cb.onTrainEnd?.(ctx);
+  return history;
+}
