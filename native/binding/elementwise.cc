@@ -33,6 +33,24 @@ bool sameShape(const Shape& a, const Shape& b) {
   return true;
 }
 
+// The ops that read `param` must be given one; the others ignore it (default 0).
+double unaryParam(const Args& args, size_t i, int op) {
+  switch (static_cast<UnaryOp>(op)) {
+    case UnaryOp::LeakyRelu:
+    case UnaryOp::Pow:
+    case UnaryOp::Scale:
+    case UnaryOp::AddScalar:
+    case UnaryOp::ClampMin:
+      if (args.at(i).IsUndefined()) {
+        static const char* const names[] = LERNEN_UNARY_OPS;
+        args.typeError(std::string("param is required by op '") + names[op] + "'");
+      }
+      return args.number(i, "param");
+    default:
+      return args.numberOr(i, "param", 0.0);
+  }
+}
+
 }  // namespace
 
 Napi::Value Binary(const Napi::CallbackInfo& info) {
@@ -70,7 +88,7 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
   const i64 n = args.size(1, "n");
   const auto x = args.f32(2, "x");
   const auto out = args.f32(3, "out");
-  const double param = args.numberOr(4, "param", 0.0);
+  const double param = unaryParam(args, 4, op);
   args.need(x, n, "n");
   args.need(out, n, "n");
   args.noOverlap({Args::span(x, n, false), Args::span(out, n, true)}, {{"out", "x"}});
@@ -86,7 +104,7 @@ Napi::Value UnaryBackward(const Napi::CallbackInfo& info) {
   const auto y = args.f32(3, "y");
   const auto dy = args.f32(4, "dy");
   const auto dx = args.f32(5, "dx");
-  const double param = args.numberOr(6, "param", 0.0);
+  const double param = unaryParam(args, 6, op);
   args.need(x, n, "n");
   args.need(y, n, "n");
   args.need(dy, n, "n");
