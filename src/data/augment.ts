@@ -209,7 +209,8 @@ function clip01(v: number): number {
  * 3. Gaussian noise, clipped to [0, 1];
  * 4. random erasing with PyTorch RandomErasing semantics (up to 10 tries of a random area in
  *    `scale` and aspect ratio in `ratio`, log-uniform; no erase if none fits).
- * The amount of randomness drawn depends only on the options and the batch shape.
+ * The amount of randomness drawn depends only on the options and the batch shape (except with
+ * erase.value 'random', which draws noise only for the erased pixels).
  */
 export function augment(opts: AugmentOptions = {}): BatchTransform & { options: AugmentOptions } {
   const r = resolve(opts);

@@ -1,5 +1,5 @@
 export { readIdx, writeIdx, parseIdx, IDX_MAX_DIMS, DEFAULT_MAX_GUNZIP_BYTES } from './idx';
-export type { IdxDtype, IdxFile, IdxData, ReadIdxOptions } from './idx';
+export type { IdxDtype, IdxFile, IdxData, IdxArrays, ReadIdxOptions } from './idx';
 export { DataError } from './errors';
 export { ImageDataset, concatDatasets, randomSplit, trainValSplit } from './dataset';
 export type { ImageShape, TrainValSplitOptions } from './dataset';
