@@ -1,9 +1,18 @@
 import { doctor, formatDoctor } from '../doctor';
 import { UsageError, parseFlags } from './args';
+import { evalCommand, trainCommand } from './train';
 
 const USAGE = `usage: lernen <command> [flags]
 
 commands:
+  train [flags]                train a preset network on MNIST (or --data DIR) and write
+                               history.json, history.csv, curves.svg, report.html, model.lernen:
+        --model mlp|cnn|resnet --epochs N --batch-size B --optimizer sgd|adam|adamw|rmsprop
+        --lr X --momentum M --weight-decay W --l1 L --l2 L --dropout P --schedule none|cosine|onecycle|step
+        --augment rotate=10,scale=0.1,translate=0.1,noise=0.1 --loss cross-entropy|mse|l1
+        --label-smoothing E --seed S --data DIR --backend native|js --threads T --out DIR
+        --val-size N --time-budget 90s
+  eval --model FILE [--data DIR] [--json]   test accuracy and confusion matrix of a saved model
   doctor [--parity] [--json]   which backend runs and why; --parity compares native and JS
   help                         this text`;
 
@@ -19,6 +28,10 @@ export async function main(argv: readonly string[]): Promise<number> {
         process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDoctor(report)}\n`);
         return 0;
       }
+      case 'train':
+        return await trainCommand(rest);
+      case 'eval':
+        return await evalCommand(rest);
       case undefined:
       case 'help':
       case '--help':

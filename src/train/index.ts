@@ -1,0 +1,14 @@
+export { fit, evaluate, resolveLoss, DivergenceError } from './fit';
+export type { Batch, BatchSource, BatchEndInfo, Callback, FitContext, FitOptions, LossFn, LossName, OptimizerLike, SchedulerLike, TrainableModel } from './fit';
+export { History } from './history';
+export type { EpochRecord, StopReason } from './history';
+export { progress, earlyStopping, lambdaCallback } from './callbacks';
+export type { EarlyStoppingOptions, ProgressOptions } from './callbacks';
+export { checkpoint } from './checkpoint';
+export type { CheckpointOptions } from './checkpoint';
+export { diagnose } from './diagnose';
+export type { Diagnosis, DiagnoseOptions, Verdict } from './diagnose';
+export { lineChart, learningCurvesSvg, htmlReport } from './plot';
+export type { Series, ChartOptions } from './plot';
+export { buildPreset, PRESETS, RECIPES } from './presets';
+export type { PresetName, PresetOptions, Recipe, OptimizerName, ScheduleName } from './presets';

@@ -1,0 +1,96 @@
+import * as nn from '../nn';
+import { ValueError } from '../tensor/errors';
+
+export type PresetName = 'mlp' | 'cnn' | 'resnet';
+export const PRESETS: readonly PresetName[] = ['mlp', 'cnn', 'resnet'];
+
+export interface PresetOptions {
+  /** Dropout probability (mlp: both hidden layers, default 0.2; cnn: the second, default 0.5). */
+  dropout?: number;
+  classes?: number;
+  /** Input channels, height and width (default MNIST's 1×28×28). */
+  channels?: number;
+  height?: number;
+  width?: number;
+}
+
+/**
+ * The preset networks:
+ * - `mlp`: 784-512-512-10, ReLU, dropout 0.2 (the W1 workload);
+ * - `cnn`: the PyTorch MNIST example's network (conv 32, conv 64, max-pool, dropout 0.25,
+ *   fc 128, dropout 0.5, fc 10);
+ * - `resnet`: a small residual network with batch norm (two stages of 16 and 32 channels).
+ */
+export function buildPreset(name: PresetName, o: PresetOptions = {}): nn.Module {
+  const classes = o.classes ?? 10;
+  const c = o.channels ?? 1;
+  const h = o.height ?? 28;
+  const w = o.width ?? 28;
+  switch (name) {
+    case 'mlp': {
+      const p = o.dropout ?? 0.2;
+      return new nn.Sequential(
+        new nn.Flatten(),
+        new nn.Linear(c * h * w, 512), new nn.ReLU(), new nn.Dropout(p),
+        new nn.Linear(512, 512), new nn.ReLU(), new nn.Dropout(p),
+        new nn.Linear(512, classes),
+      );
+    }
+    case 'cnn': {
+      const p = o.dropout ?? 0.5;
+      const fh = Math.floor((h - 4) / 2);
+      const fw = Math.floor((w - 4) / 2);
+      return new nn.Sequential(
+        new nn.Conv2d(c, 32, 3), new nn.ReLU(),
+        new nn.Conv2d(32, 64, 3), new nn.ReLU(),
+        new nn.MaxPool2d(2), new nn.Dropout(0.25), new nn.Flatten(),
+        new nn.Linear(64 * fh * fw, 128), new nn.ReLU(), new nn.Dropout(p),
+        new nn.Linear(128, classes),
+      );
+    }
+    case 'resnet': {
+      const block = (ch: number) => new nn.Residual(new nn.Sequential(
+        new nn.Conv2d(ch, ch, 3, { padding: 1, bias: false }), new nn.BatchNorm2d(ch), new nn.ReLU(),
+        new nn.Conv2d(ch, ch, 3, { padding: 1, bias: false }), new nn.BatchNorm2d(ch),
+      ));
+      const p = o.dropout ?? 0;
+      return new nn.Sequential(
+        new nn.Conv2d(c, 16, 3, { padding: 1, bias: false }), new nn.BatchNorm2d(16), new nn.ReLU(),
+        block(16), new nn.ReLU(), new nn.MaxPool2d(2),
+        new nn.Conv2d(16, 32, 3, { padding: 1, bias: false }), new nn.BatchNorm2d(32), new nn.ReLU(),
+        block(32), new nn.ReLU(), new nn.MaxPool2d(2),
+        new nn.Flatten(), new nn.Dropout(p),
+        new nn.Linear(32 * Math.floor(h / 4) * Math.floor(w / 4), classes),
+      );
+    }
+    default:
+      throw new ValueError(`unknown model preset '${String(name)}' (expected ${PRESETS.join(', ')})`);
+  }
+}
+
+export type OptimizerName = 'sgd' | 'adam' | 'adamw' | 'rmsprop';
+export type ScheduleName = 'none' | 'cosine' | 'onecycle' | 'step';
+
+/** A training recipe: the defaults `lernen train` uses for a preset. */
+export interface Recipe {
+  epochs: number;
+  batchSize: number;
+  optimizer: OptimizerName;
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  schedule: ScheduleName;
+  normalize: boolean;
+}
+
+/**
+ * Default recipes, chosen for accuracy per second on a 2-core CPU (see docs/benchmarks.md):
+ * - mlp: SGD, Nesterov momentum 0.9, lr 0.1, batch 128, one-cycle schedule, 5 epochs;
+ * - cnn: Adam lr 3e-3, batch 64, one-cycle schedule, 2 epochs;
+ * - resnet: SGD momentum 0.9 lr 0.1 with weight decay 5e-4, batch 128, one-cycle, 3 epochs.
+ */
+export const RECIPES: Record<PresetName, Recipe> = {
+  mlp: { epochs: 5, batchSize: 128, optimizer: 'sgd', lr: 0.1, momentum: 0.9, weightDecay: 0, schedule: 'onecycle', normalize: true },
+  cnn: { epochs: 2, batchSize: 64, optimizer: 'adam', lr: 3e-3, momentum: 0, weightDecay: 0, schedule: 'onecycle', normalize: true },
+  resnet: { epochs: 3, batchSize: 128, optimizer: 'sgd', lr: 0.1, momentum: 0.9, weightDecay: 5e-4, schedule: 'onecycle', normalize: true },
+};
