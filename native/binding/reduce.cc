@@ -5,7 +5,7 @@
 namespace lernen::binding {
 
 Napi::Value Reduce(const Napi::CallbackInfo& info) {
-  Args args(info, "reduce", 7, 8);
+  Args args(info, "reduce", 6, 7);
   const int op = args.choice(0, "op", {"sum", "mean", "max", "min"});
   const auto x = args.f32(1, "x");
   const i64 outer = args.size(2, "outer");

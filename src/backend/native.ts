@@ -19,7 +19,7 @@ function checkOp(kernel: string, what: string, op: unknown, allowed: Set<string>
 }
 
 function checkParam(kernel: string, op: UnaryOp, param: number | undefined): void {
-  if (param === undefined && PARAM_OPS.has(op)) {
+  if (param == null && PARAM_OPS.has(op)) {
     throw new TypeError(`${kernel}: param is required by op '${op}'`);
   }
 }
