@@ -162,6 +162,9 @@ export function decodeState(bytes: Uint8Array, source = '<buffer>'): DecodedStat
   const plen = payloadLength as number;
   if (start + plen > size) fail(`the payload needs ${start + plen} bytes but the file has ${size} (truncated)`);
   if (start + plen < size) fail(`${size - start - plen} unexpected bytes after the payload (corrupt file)`);
+  for (let i = PREAMBLE + headerLength; i < start; i++) {
+    if (bytes[i] !== 0) fail(`non-zero byte in the padding before the payload at offset ${i} (corrupt file)`);
+  }
   if (!Array.isArray(h.tensors)) fail('header "tensors" is not an array');
   const list = h.tensors as unknown[];
   const names = new Set<string>();

@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import * as nn from '../../src/nn';
+import * as optim from '../../src/optim';
+import { Generator, manualSeed } from '../../src/tensor/random';
+import { Tensor } from '../../src/tensor/tensor';
+import { BACKEND_NAMES, T, arr, close, useBackend } from '../nn/util';
+
+const target = [1, -2, 0.5, 3, 0, -1];
+/** f(θ) = Σ (θ − c)² as a tensor closure. */
+const quadratic = (p: Tensor) => () => p.sub(T(target, [6])).square().sum();
+
+describe.each(BACKEND_NAMES)('OnePlusOneES on %s', (name) => {
+  const on = useBackend(name);
+
+  it('(1+1)-ES with the 1/5th rule lowers a quadratic; losses never increase; seeded', on(() => {
+    const solve = (seed: number) => {
+      const p = T([0, 0, 0, 0, 0, 0], [6], true);
+      const es = new optim.OnePlusOneES([p], { lr: 0.5, generator: new Generator(seed) });
+      const losses: number[] = [];
+      for (let i = 0; i < 400; i++) losses.push(es.step(quadratic(p)));
+      return { p, es, losses };
+    };
+    const { p, es, losses } = solve(3);
+    expect(losses[0]).toBeLessThanOrEqual(15.25);
+    for (let i = 1; i < losses.length; i++) expect(losses[i]!).toBeLessThanOrEqual(losses[i - 1]!);
+    expect(losses[losses.length - 1]!).toBeLessThan(1e-3);
+    expect(es.successRate).toBeGreaterThan(0.1);
+    expect(es.successRate).toBeLessThan(0.45);
+    expect(es.steps).toBe(400);
+    expect(p.grad).toBeNull(); // gradient-free: the closure ran under noGrad
+    expect(arr(solve(3).p)).toEqual(arr(p));
+    expect(arr(solve(4).p)).not.toEqual(arr(p));
+  }));
+
+  it('primitive mode: keep a step if the loss falls, else halve it and reverse', on(() => {
+    const p = T([0], [1], true);
+    const es = new optim.OnePlusOneES([p], { lr: 1, mode: 'primitive', generator: new Generator(1) });
+    const f = () => (p.data[0]! - 0.3) ** 2;
+    const steps: number[] = [];
+    for (let i = 0; i < 60; i++) {
+      es.step(f);
+      steps.push(es.paramGroups[0]!.lr);
+    }
+    expect(Math.abs(p.data[0]! - 0.3)).toBeLessThan(1e-3);
+    // Steps only ever stay or halve (or restart at the initial step after falling below minStep).
+    for (let i = 1; i < steps.length; i++) expect([steps[i - 1], steps[i - 1]! / 2, 1]).toContain(steps[i]);
+    expect(steps.slice(0, 20).some((s, i) => i > 0 && s === steps[i - 1])).toBe(true);
+    expect(() => es.step()).toThrow(/needs a closure/);
+  }));
+
+  it('trains a tiny classifier with the same interface as SGD', on(() => {
+    manualSeed(5);
+    const model = new nn.Sequential(new nn.Linear(2, 8), new nn.Tanh(), new nn.Linear(8, 2));
+    const x = T([0, 0, 0, 1, 1, 0, 1, 1, 0.2, 0.9, 0.8, 0.1], [6, 2]);
+    const y = [0, 1, 1, 0, 1, 1];
+    const loss = () => nn.functional.crossEntropy(model.call(x), y);
+    const es = new optim.OnePlusOneES(model.parameters(), { lr: 0.1, generator: new Generator(2) });
+    const first = es.step(loss);
+    let last = first;
+    for (let i = 0; i < 300; i++) last = es.step(loss);
+    expect(last).toBeLessThan(first * 0.6);
+  }));
+});
+
+describe.each(BACKEND_NAMES)('gradient clipping on %s', (name) => {
+  const on = useBackend(name);
+
+  it('clipGradNorm scales all gradients by maxNorm/(total + 1e-6) and returns the total norm', on(() => {
+    const a = T([0, 0], [2], true);
+    const b = T([0], [1], true);
+    const c = T([0], [1], true);
+    a.grad = T([3, 4], [2]);
+    b.grad = T([12], [1]);
+    expect(optim.clipGradNorm([a, b, c], 6.5)).toBeCloseTo(13, 5);
+    const k = 6.5 / (13 + 1e-6);
+    close(arr(a.grad), [3 * k, 4 * k]);
+    close(arr(b.grad), [12 * k]);
+    expect(c.grad).toBeNull();
+    // Below the threshold nothing changes.
+    expect(optim.clipGradNorm([a, b], 100)).toBeCloseTo(6.5, 4);
+    close(arr(b.grad), [12 * k]);
+    // Infinity norm and the 1-norm.
+    a.grad = T([-5, 1], [2]);
+    expect(optim.clipGradNorm(a, 2, Infinity)).toBe(5);
+    close(arr(a.grad), [-5 * 2 / (5 + 1e-6), 2 / (5 + 1e-6)]);
+    a.grad = T([-1, 2], [2]);
+    expect(optim.clipGradNorm([a], 10, 1)).toBeCloseTo(3, 6);
+    a.grad = T([Number.NaN, 1], [2]);
+    expect(() => optim.clipGradNorm([a], 1, 2, { errorIfNonfinite: true })).toThrow(/non-finite/);
+    a.grad = T([-3, 0.5], [2]);
+    optim.clipGradValue([a], 1);
+    expect(arr(a.grad)).toEqual([-1, 0.5]);
+  }));
+});
