@@ -73,14 +73,12 @@ abstract class BatchNorm extends Module {
     if (x.shape[1] !== this.numFeatures) {
       throw new ShapeError(`${this.constructor.name}: input ${fmtShape(x.shape)} has ${x.shape[1]} channels, expected ${this.numFeatures}`);
     }
-    let momentum = this.momentum ?? 0;
-    if (this.training && this.numBatchesTracked) {
-      const n = ++this.numBatchesTracked.data[0]!;
-      if (this.momentum === null) momentum = 1 / n;
-    }
+    const counting = this.training && this.numBatchesTracked !== null;
+    const n = counting ? this.numBatchesTracked!.data[0]! + 1 : 0;
+    const momentum = this.momentum ?? (counting ? 1 / n : 0);
     const useBatch = this.training || !this.runningMean;
     const scratch = () => new Tensor(new Float32Array(this.numFeatures), [this.numFeatures]);
-    return F.batchNorm(x, {
+    const out = F.batchNorm(x, {
       runningMean: this.runningMean ?? scratch(),
       runningVar: this.runningVar ?? scratch(),
       weight: this.weight,
@@ -90,6 +88,9 @@ abstract class BatchNorm extends Module {
       momentum: this.runningMean ? momentum : 0,
       eps: this.eps,
     });
+    // Counted only once the batch was accepted (a rejected input leaves the buffers alone).
+    if (counting) this.numBatchesTracked!.data[0] = n;
+    return out;
   }
 
   override extraRepr(): string {

@@ -113,6 +113,9 @@ describe.each(BACKEND_NAMES)('BatchNorm on %s', (name) => {
     close(arr(bn.runningVar!), s.unbiased.map((v) => 0.9 + 0.1 * v), 1e-5);
     expect(() => bn.call(T([1, 2], [1, 2]))).toThrow(/expected 4D input \(got 2D input/);
     expect(() => bn.call(randT([2, 3, 2, 2], 1))).toThrow(/3 channels, expected 2/);
+    // One value per channel cannot be normalised in training; the counters stay as they were.
+    expect(() => bn.call(randT([1, 2, 1, 1], 2))).toThrow(/more than 1 value per channel/);
+    expect(bn.numBatchesTracked!.item()).toBe(1);
   }));
 
   it('momentum null is the cumulative average; trackRunningStats false always uses batch stats', on(() => {
