@@ -159,7 +159,7 @@ export function overlaps(a: Typed, na: number, b: Typed, nb: number): boolean {
 export function checkNoAlias(kernel: string, outName: string, out: Typed, nOut: number,
   inName: string, inp: Typed | null | undefined, nIn: number): void {
   if (inp && overlaps(out, nOut, inp, nIn)) {
-    fail(kernel, `${outName} must not share memory with ${inName}`);
+    fail(kernel, `${outName} overlaps ${inName} (they must not share memory)`);
   }
 }
 
@@ -186,8 +186,8 @@ export function windowOut(size: number, kernel: number, stride: number, pad: num
 /**
  * The shared sliding-window arguments of im2col, col2im and pooling: n, c, h, w ≥ 0;
  * kh, kw, strides ≥ 1; pads ≥ 0; the kernel must fit the padded input (so oh, ow ≥ 1).
- * With `pool`, h, w ≥ 1 and pads are at most half the kernel (PyTorch's rule): every window
- * then holds at least one input element. Returns [oh, ow].
+ * With `pool` (max pooling), h, w ≥ 1 (unless n·c = 0) and pads are at most half the kernel
+ * (PyTorch's rule): every window then holds at least one input element. Returns [oh, ow].
  */
 export function checkWindow(kernel: string, n: number, c: number, h: number, w: number,
   kh: number, kw: number, strideH: number, strideW: number, padH: number, padW: number,
@@ -202,8 +202,9 @@ export function checkWindow(kernel: string, n: number, c: number, h: number, w: 
   checkPositive(kernel, 'strideW', strideW);
   checkSize(kernel, 'padH', padH);
   checkSize(kernel, 'padW', padW);
-  if (pool && h < 1) fail(kernel, `h must be at least 1 for pooling, got ${h}`);
-  if (pool && w < 1) fail(kernel, `w must be at least 1 for pooling, got ${w}`);
+  if (pool && n * c > 0 && (h < 1 || w < 1)) {
+    fail(kernel, `h and w must be at least 1 for max pooling, got h = ${h}, w = ${w}`);
+  }
   if (pool && 2 * padH > kh) fail(kernel, `padH = ${padH} must be at most kh/2 = ${kh / 2}`);
   if (pool && 2 * padW > kw) fail(kernel, `padW = ${padW} must be at most kw/2 = ${kw / 2}`);
   if (h + 2 * padH < kh) fail(kernel, `kh = ${kh} is larger than h + 2·padH = ${h + 2 * padH}`);

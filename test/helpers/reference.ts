@@ -151,8 +151,6 @@ export function refErf(x: number): number {
   return x < 0 ? -v : v;
 }
 
-export const LEAKY_DEFAULT = 0.01;
-
 /** The forward of every unary op in float64. */
 export function unaryOpRef(op: UnaryOp, x: number, p = 0): number {
   switch (op) {

@@ -4,7 +4,7 @@ import { BACKENDS, JS, NATIVE } from '../helpers/backends';
 import { expectClose, guardedF32, inputF32 } from '../helpers/close';
 import { elementwiseDerivative } from '../helpers/fd';
 import {
-  LEAKY_DEFAULT, prod, randomF32, refBinary, refErf, refPermute, refSumTo, refUnary, unaryOpRef,
+  prod, randomF32, refBinary, refErf, refPermute, refSumTo, refUnary, unaryOpRef,
 } from '../helpers/reference';
 
 const EACH = BACKENDS.map((b) => [b.name, b] as const);
@@ -105,7 +105,7 @@ const UNARY_CASES: UnaryCase[] = [
   { op: 'square', lo: -3, hi: 3 },
   { op: 'reciprocal', lo: 0.2, hi: 3 },
   { op: 'relu', lo: -3, hi: 3, kinks: [0] },
-  { op: 'leakyRelu', lo: -3, hi: 3, kinks: [0] },
+  { op: 'leakyRelu', param: 0.01, lo: -3, hi: 3, kinks: [0] },
   { op: 'leakyRelu', param: 0.2, lo: -3, hi: 3, kinks: [0] },
   { op: 'sigmoid', lo: -6, hi: 6 },
   { op: 'tanh', lo: -3, hi: 3 },
@@ -124,7 +124,7 @@ function caseName(c: UnaryCase): string {
 }
 
 function paramOf(c: UnaryCase): number {
-  return c.param ?? (c.op === 'leakyRelu' ? LEAKY_DEFAULT : 0);
+  return c.param ?? 0;
 }
 
 /** Inputs with a few special points (kinks themselves, 0) mixed in. */

@@ -40,7 +40,7 @@ describe.each(EACH)('sgdStep on %s', (_name, be) => {
       const n = 37;
       const param = guardedF32(n, randomF32(n, 1));
       const buf = guardedF32(n);
-      let ref = { param: Float64Array.from(param.data), buf: new Float64Array(n) };
+      let ref: ReturnType<typeof refSgd> = { param: Float64Array.from(param.data), buf: new Float64Array(n) };
       for (let t = 0; t < 4; t++) {
         const grad = randomF32(n, 10 + t);
         be.sgdStep(n, param.buf, inputF32(grad), momentum ? buf.buf : null, 0.05, momentum, dampening, nesterov, wd, t === 0);
@@ -89,7 +89,7 @@ describe.each(EACH)('adamStep on %s', (_name, be) => {
       for (const wd of [0, 0.01]) {
         const n = 41;
         const param = guardedF32(n, randomF32(n, 2)), m = guardedF32(n, new Float32Array(n)), v = guardedF32(n, new Float32Array(n));
-        let ref = { param: Float64Array.from(param.data), m: new Float64Array(n), v: new Float64Array(n) };
+        let ref: ReturnType<typeof refAdam> = { param: Float64Array.from(param.data), m: new Float64Array(n), v: new Float64Array(n) };
         for (let t = 1; t <= 5; t++) {
           const grad = randomF32(n, 20 + t);
           be.adamStep(n, param.buf, inputF32(grad), m.buf, v.buf, 1e-2, 0.9, 0.99, 1e-8, wd, t, decoupled);
@@ -129,7 +129,7 @@ describe.each(EACH)('rmspropStep on %s', (_name, be) => {
       const n = 29;
       const z = () => guardedF32(n, new Float32Array(n));
       const param = guardedF32(n, randomF32(n, 3)), sq = z(), ga = z(), buf = z();
-      let ref = { param: Float64Array.from(param.data), sq: new Float64Array(n), gAvg: new Float64Array(n), buf: new Float64Array(n) };
+      let ref: ReturnType<typeof refRmsprop> = { param: Float64Array.from(param.data), sq: new Float64Array(n), gAvg: new Float64Array(n), buf: new Float64Array(n) };
       for (let t = 0; t < 4; t++) {
         const grad = randomF32(n, 30 + t);
         be.rmspropStep(n, param.buf, inputF32(grad), sq.buf, centered ? ga.buf : null, momentum ? buf.buf : null,

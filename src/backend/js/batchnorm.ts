@@ -6,7 +6,7 @@
  * untouched. Training needs at least 2 values per channel (outer·inner ≥ 2), as PyTorch.
  */
 import {
-  checkBool, checkF32, checkNoAlias, checkNumber, checkOptF32, checkSize, fail,
+  checkBool, checkF32, checkNoAlias, checkFinite, checkOptF32, checkSize, fail,
 } from '../validate';
 
 let stats = new Float64Array(64);
@@ -26,8 +26,8 @@ export function batchNorm(x: Float32Array, outer: number, channels: number, inne
   checkSize(K, 'channels', channels);
   checkSize(K, 'inner', inner);
   checkBool(K, 'training', training);
-  checkNumber(K, 'momentum', momentum);
-  checkNumber(K, 'eps', eps);
+  checkFinite(K, 'momentum', momentum);
+  checkFinite(K, 'eps', eps);
   const n = outer * channels * inner;
   const count = outer * inner;
   if (training && channels > 0 && count < 2) {
@@ -39,15 +39,19 @@ export function batchNorm(x: Float32Array, outer: number, channels: number, inne
   checkF32(K, 'runningMean', runningMean, channels, 'channels');
   checkF32(K, 'runningVar', runningVar, channels, 'channels');
   checkF32(K, 'out', out, n, 'outer·channels·inner');
-  checkF32(K, 'saveMean', saveMean, channels, 'channels');
-  checkF32(K, 'saveInvStd', saveInvStd, channels, 'channels');
+  // eval does not touch saveMean/saveInvStd, so they need no length then.
+  const saved = training ? channels : 0;
+  checkF32(K, 'saveMean', saveMean, saved, 'channels');
+  checkF32(K, 'saveInvStd', saveInvStd, saved, 'channels');
   checkNoAlias(K, 'out', out, n, 'x', x, n);
   checkNoAlias(K, 'out', out, n, 'gamma', gamma, channels);
   checkNoAlias(K, 'out', out, n, 'beta', beta, channels);
   checkNoAlias(K, 'out', out, n, 'runningMean', runningMean, channels);
   checkNoAlias(K, 'out', out, n, 'runningVar', runningVar, channels);
-  checkNoAlias(K, 'runningMean', runningMean, channels, 'runningVar', runningVar, channels);
   if (training) {
+    checkNoAlias(K, 'runningMean', runningMean, channels, 'runningVar', runningVar, channels);
+    checkNoAlias(K, 'runningMean', runningMean, channels, 'x', x, n);
+    checkNoAlias(K, 'runningVar', runningVar, channels, 'x', x, n);
     checkNoAlias(K, 'out', out, n, 'saveMean', saveMean, channels);
     checkNoAlias(K, 'out', out, n, 'saveInvStd', saveInvStd, channels);
     checkNoAlias(K, 'saveMean', saveMean, channels, 'saveInvStd', saveInvStd, channels);

@@ -10,7 +10,7 @@ import {
   BINARY_OPS, UNARY_OPS, type BinaryOp, type UnaryOp,
 } from '../backend';
 import {
-  MAX_RANK, checkExactAliasOr, checkF32, checkNoAlias, checkNumber, checkOneOf, checkShape,
+  MAX_RANK, checkExactAliasOr, checkF32, checkFinite, checkNoAlias, checkOneOf, checkShape,
   checkSize, fail, fmtShape,
 } from '../validate';
 import { gelu, geluGrad } from './math';
@@ -139,7 +139,11 @@ export function binary(op: BinaryOp, a: Float32Array, aShape: readonly number[],
   const na = checkShape(K, 'aShape', aShape);
   const nb = checkShape(K, 'bShape', bShape);
   const total = checkShape(K, 'outShape', outShape);
-  const r = Math.max(aShape.length, bShape.length, outShape.length);
+  const r = Math.max(aShape.length, bShape.length);
+  if (outShape.length !== r) {
+    fail(K, `outShape ${fmtShape(outShape)} is not the broadcast of aShape ` +
+      `${fmtShape(aShape)} and bShape ${fmtShape(bShape)} (rank ${outShape.length}, not ${r})`);
+  }
   pad(aShape, r, padA);
   pad(bShape, r, padB);
   pad(outShape, r, padOut);
@@ -199,16 +203,18 @@ export function binary(op: BinaryOp, a: Float32Array, aShape: readonly number[],
 
 // ------------------------------------------------------------------ unary
 
-/** Ops that need `param`; leakyRelu's param is optional (PyTorch's default slope 0.01). */
-const NEEDS_PARAM: ReadonlySet<UnaryOp> = new Set<UnaryOp>(['pow', 'scale', 'addScalar', 'clampMin']);
-export const LEAKY_RELU_DEFAULT_SLOPE = 0.01;
+/**
+ * Ops that read `param` must be given one (leakyRelu included: no default slope, so both
+ * backends agree on what a call means); the others ignore it, but a given one must be finite.
+ */
+const NEEDS_PARAM: ReadonlySet<UnaryOp> = new Set<UnaryOp>(['leakyRelu', 'pow', 'scale', 'addScalar', 'clampMin']);
 
 function resolveParam(kernel: string, op: UnaryOp, param: number | undefined): number {
-  if (param === undefined) {
-    if (NEEDS_PARAM.has(op)) fail(kernel, `op '${op}' requires param`);
-    return op === 'leakyRelu' ? LEAKY_RELU_DEFAULT_SLOPE : 0;
+  if (param === undefined || param === null) {
+    if (NEEDS_PARAM.has(op)) fail(kernel, `param is required by op '${op}'`);
+    return 0;
   }
-  checkNumber(kernel, 'param', param);
+  checkFinite(kernel, 'param', param);
   return param;
 }
 
@@ -323,7 +329,7 @@ export function unaryBackward(op: UnaryOp, n: number, x: Float32Array, y: Float3
 export function axpy(n: number, alpha: number, x: Float32Array, y: Float32Array): void {
   const K = 'axpy';
   checkSize(K, 'n', n);
-  checkNumber(K, 'alpha', alpha);
+  checkFinite(K, 'alpha', alpha);
   checkF32(K, 'x', x, n, 'n');
   checkF32(K, 'y', y, n, 'n');
   checkNoAlias(K, 'y', y, n, 'x', x, n);

@@ -16,7 +16,7 @@
  * beta is applied once, on the first K slice: beta = 0 writes C without reading it (NaNs in C
  * do not propagate), beta = 1 adds, anything else computes alpha·acc + beta·C.
  */
-import { checkBool, checkF32, checkNoAlias, checkNumber, checkSize, fail } from '../validate';
+import { checkBool, checkF32, checkNoAlias, checkFinite, checkSize, fail } from '../validate';
 
 const MR = 4;
 const NR = 4;
@@ -231,8 +231,8 @@ function checkCommon(kernel: string, transA: boolean, transB: boolean, m: number
   checkSize(kernel, 'm', m);
   checkSize(kernel, 'n', n);
   checkSize(kernel, 'k', k);
-  checkNumber(kernel, 'alpha', alpha);
-  checkNumber(kernel, 'beta', beta);
+  checkFinite(kernel, 'alpha', alpha);
+  checkFinite(kernel, 'beta', beta);
 }
 
 export function gemm(transA: boolean, transB: boolean, m: number, n: number, k: number,

@@ -5,7 +5,7 @@
  * first SGD momentum buffer is the gradient itself (no dampening).
  */
 import {
-  checkBool, checkF32, checkNoAlias, checkNumber, checkPositive, checkSize, fail,
+  checkBool, checkF32, checkFinite, checkNoAlias, checkPositive, checkRange, checkSize, fail,
 } from '../validate';
 
 type Named = [name: string, buf: Float32Array | null];
@@ -27,11 +27,11 @@ export function sgdStep(n: number, param: Float32Array, grad: Float32Array,
   weightDecay: number, first: boolean): void {
   const K = 'sgdStep';
   checkSize(K, 'n', n);
-  checkNumber(K, 'lr', lr);
-  checkNumber(K, 'momentum', momentum);
-  checkNumber(K, 'dampening', dampening);
+  checkFinite(K, 'lr', lr);
+  checkFinite(K, 'momentum', momentum);
+  checkFinite(K, 'dampening', dampening);
   checkBool(K, 'nesterov', nesterov);
-  checkNumber(K, 'weightDecay', weightDecay);
+  checkFinite(K, 'weightDecay', weightDecay);
   checkBool(K, 'first', first);
   checkF32(K, 'param', param, n, 'n');
   checkF32(K, 'grad', grad, n, 'n');
@@ -65,11 +65,11 @@ export function adamStep(n: number, param: Float32Array, grad: Float32Array, m: 
   step: number, decoupled: boolean): void {
   const K = 'adamStep';
   checkSize(K, 'n', n);
-  checkNumber(K, 'lr', lr);
-  checkNumber(K, 'beta1', beta1);
-  checkNumber(K, 'beta2', beta2);
-  checkNumber(K, 'eps', eps);
-  checkNumber(K, 'weightDecay', weightDecay);
+  checkFinite(K, 'lr', lr);
+  checkRange(K, 'beta1', beta1, 0, 1, true);
+  checkRange(K, 'beta2', beta2, 0, 1, true);
+  checkFinite(K, 'eps', eps);
+  checkFinite(K, 'weightDecay', weightDecay);
   checkPositive(K, 'step', step);
   checkBool(K, 'decoupled', decoupled);
   checkF32(K, 'param', param, n, 'n');
@@ -100,11 +100,11 @@ export function rmspropStep(n: number, param: Float32Array, grad: Float32Array,
   alpha: number, eps: number, weightDecay: number, momentum: number, centered: boolean): void {
   const K = 'rmspropStep';
   checkSize(K, 'n', n);
-  checkNumber(K, 'lr', lr);
-  checkNumber(K, 'alpha', alpha);
-  checkNumber(K, 'eps', eps);
-  checkNumber(K, 'weightDecay', weightDecay);
-  checkNumber(K, 'momentum', momentum);
+  checkFinite(K, 'lr', lr);
+  checkFinite(K, 'alpha', alpha);
+  checkFinite(K, 'eps', eps);
+  checkFinite(K, 'weightDecay', weightDecay);
+  checkFinite(K, 'momentum', momentum);
   checkBool(K, 'centered', centered);
   checkF32(K, 'param', param, n, 'n');
   checkF32(K, 'grad', grad, n, 'n');

@@ -4,8 +4,9 @@
  * Max: padding counts as −∞, so only input elements compete; ties keep the first element in
  * window order (row-major over the window), and a NaN wins over everything (the first NaN, as
  * PyTorch propagates NaN). idx is the flat index h_in·w + w_in within the channel plane.
- * Average: count_include_pad = true, so every window divides by kh·kw. Pads are at most half
- * the kernel (checked), so every window holds at least one input element.
+ * Max pooling checks pads ≤ kernel/2 (PyTorch's rule), so every window holds an input element.
+ * Average: count_include_pad = true, so every window divides by kh·kw; a window lying wholly in
+ * the padding (possible only with pads > kernel/2, which average pooling allows) averages to 0.
  */
 import {
   checkF32, checkI32, checkNoAlias, checkSize, checkWindow, fail,
@@ -93,7 +94,7 @@ export function avgPool2d(x: Float32Array, n: number, c: number, h: number, w: n
   kh: number, kw: number, strideH: number, strideW: number, padH: number, padW: number,
   out: Float32Array): void {
   const K = 'avgPool2d';
-  const [oh, ow] = checkWindow(K, n, c, h, w, kh, kw, strideH, strideW, padH, padW, true);
+  const [oh, ow] = checkWindow(K, n, c, h, w, kh, kw, strideH, strideW, padH, padW, false);
   const nx = n * c * h * w;
   const no = n * c * oh * ow;
   checkF32(K, 'x', x, nx, 'n·c·h·w');
@@ -126,7 +127,7 @@ export function avgPool2dBackward(dy: Float32Array, n: number, c: number, h: num
   kh: number, kw: number, strideH: number, strideW: number, padH: number, padW: number,
   dx: Float32Array): void {
   const K = 'avgPool2dBackward';
-  const [oh, ow] = checkWindow(K, n, c, h, w, kh, kw, strideH, strideW, padH, padW, true);
+  const [oh, ow] = checkWindow(K, n, c, h, w, kh, kw, strideH, strideW, padH, padW, false);
   const nx = n * c * h * w;
   const no = n * c * oh * ow;
   checkF32(K, 'dy', dy, no, 'n·c·oh·ow');

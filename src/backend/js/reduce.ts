@@ -26,9 +26,10 @@ export function reduce(op: ReduceOp, x: Float32Array, outer: number, dim: number
   checkF32(K, 'out', out, no, 'outer·inner');
   checkNoAlias(K, 'out', out, no, 'x', x, nx);
   // idx is only written by max/min; for sum/mean it is ignored.
-  const useIdx = isExtreme && idx !== undefined && idx !== null;
+  const hasIdx = idx !== undefined && idx !== null;
+  const useIdx = isExtreme && hasIdx;
+  if (hasIdx) checkI32(K, 'idx', idx, useIdx ? no : 0, 'outer·inner');
   if (useIdx) {
-    checkI32(K, 'idx', idx, no, 'outer·inner');
     checkNoAlias(K, 'idx', idx, no, 'x', x, nx);
     checkNoAlias(K, 'idx', idx, no, 'out', out, no);
   }

@@ -9,7 +9,7 @@
  *     std·z) with mean + std·z in float64; pairs (z0 = r·cos θ, z1 = r·sin θ), u1 drawn first;
  *   dropoutMask: keep iff f ≥ p compared in float64; the kept value is f32(1/(1 − p)).
  */
-import { checkF32, checkNoAlias, checkNumber, checkRange, checkSize, checkU32, fail } from '../validate';
+import { checkF32, checkNoAlias, checkFinite, checkRange, checkSize, checkU32, fail } from '../validate';
 
 const fround = Math.fround;
 const TWO_POW_M24 = 1 / 16777216;
@@ -65,8 +65,8 @@ export function randUniform(state: Uint32Array, out: Float32Array, n: number, lo
   const K = 'randUniform';
   checkState(K, state);
   checkOut(K, 'out', state, out, n);
-  checkNumber(K, 'lo', lo);
-  checkNumber(K, 'hi', hi);
+  checkFinite(K, 'lo', lo);
+  checkFinite(K, 'hi', hi);
   const l = fround(lo);
   const width = fround(fround(hi) - l);
   load(state);
@@ -79,8 +79,8 @@ export function randNormal(state: Uint32Array, out: Float32Array, n: number, mea
   const K = 'randNormal';
   checkState(K, state);
   checkOut(K, 'out', state, out, n);
-  checkNumber(K, 'mean', mean);
-  checkNumber(K, 'std', std);
+  checkFinite(K, 'mean', mean);
+  checkFinite(K, 'std', std);
   load(state);
   for (let i = 0; i < n; i += 2) {
     let u1 = uniform();
