@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { Backend } from '../../src/backend/backend';
 import type { LernenBinding } from '../../src/backend/binding';
 import { loadAddon } from '../../src/backend/loader';
 import { createNativeBackend } from '../../src/backend/native';
