@@ -39,6 +39,20 @@ export function lineChart(series: readonly Series[], o: ChartOptions): string {
   const H = o.height ?? 320;
   const m = { l: 62, r: 16, t: 34, b: 46 };
   const pw = W - m.l - m.r;
+  // The legend goes in rows between the title and the plot area, never over the curves:
+  // entries left to right, wrapping when the next one would pass the plot's right edge
+  // (text width estimated generously at 6.5 px per character of 11 px sans-serif).
+  const legend: Array<{ s: Series; x: number; y: number }> = [];
+  let lx = m.l;
+  let rows = 0;
+  for (const s of series) {
+    if (!s.points.some(([x, y]) => Number.isFinite(x) && Number.isFinite(y))) continue;
+    const w = 25 + 6.5 * s.name.length;
+    if (rows === 0 || (lx > m.l && lx + w > m.l + pw)) { rows++; lx = m.l; }
+    legend.push({ s, x: lx, y: 34 + 15 * (rows - 1) });
+    lx += w + 14;
+  }
+  if (rows) m.t = 44 + 15 * (rows - 1);
   const ph = H - m.t - m.b;
   const pts = series.flatMap((s) => s.points).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
   let [x0, x1] = pts.length ? [Math.min(...pts.map((p) => p[0])), Math.max(...pts.map((p) => p[0]))] : [0, 1];
@@ -69,16 +83,21 @@ export function lineChart(series: readonly Series[], o: ChartOptions): string {
   out.push(`<rect class="plot-area" x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" fill="none" stroke="#333"/>`);
   out.push(`<text x="${m.l + pw / 2}" y="${H - 8}" text-anchor="middle">${esc(o.xLabel)}</text>`);
   out.push(`<text transform="translate(14 ${m.t + ph / 2}) rotate(-90)" text-anchor="middle">${esc(o.yLabel)}</text>`);
-  series.forEach((s, i) => {
+  for (const s of series) {
     const p = s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
-    if (!p.length) return;
+    if (!p.length) continue;
     const d = p.map(([x, y], j) => `${j ? 'L' : 'M'}${sx(x).toFixed(2)},${sy(y).toFixed(2)}`).join(' ');
     out.push(`<path class="series" data-name="${esc(s.name)}" d="${d}" fill="none" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
     for (const [x, y] of p.length <= 60 ? p : []) out.push(`<circle cx="${sx(x).toFixed(2)}" cy="${sy(y).toFixed(2)}" r="2.5" fill="${s.color}"/>`);
-    const ly = m.t + 14 + i * 15;
-    out.push(`<line x1="${m.l + pw - 120}" x2="${m.l + pw - 100}" y1="${ly - 4}" y2="${ly - 4}" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
-    out.push(`<text x="${m.l + pw - 95}" y="${ly}">${esc(s.name)}</text>`);
-  });
+  }
+  if (legend.length) {
+    out.push('<g class="legend">');
+    for (const { s, x, y } of legend) {
+      out.push(`<line x1="${x}" x2="${x + 20}" y1="${y - 4}" y2="${y - 4}" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
+      out.push(`<text x="${x + 25}" y="${y}">${esc(s.name)}</text>`);
+    }
+    out.push('</g>');
+  }
   out.push('</svg>');
   return out.join('\n');
 }
