@@ -1,3 +1,4 @@
+import { backend } from '../backend';
 import { noGrad } from '../tensor/autograd';
 import { LernenError } from '../tensor/errors';
 import { softmaxCrossEntropy } from '../tensor/functional';
@@ -181,9 +182,14 @@ function weightPenalty(params: Tensor[], l1: number, l2: number): Tensor | null 
 
 function checkGradients(model: TrainableModel, epoch: number, step: number, lr: number): void {
   const named = model.namedParameters ? model.namedParameters() : model.parameters().map((p, i) => [`parameter ${i}`, p] as [string, Tensor]);
+  const sum = new Float32Array(1);
   for (const [name, p] of named) {
     const g = p.grad?.data;
     if (!g) continue;
+    // One vectorised pass: the sum of the gradient is finite iff no element is NaN or ±Inf
+    // (barring float overflow of the sum itself, which the scan below then resolves).
+    backend().reduce('sum', g, 1, g.length, 1, sum);
+    if (Number.isFinite(sum[0]!)) continue;
     for (let i = 0; i < g.length; i++) {
       if (!Number.isFinite(g[i]!)) {
         throw new DivergenceError(`training diverged at epoch ${epoch}, step ${step}: the gradient of ${name} is ${g[i]} (lr ${lr}); lower the learning rate or clip gradients`, epoch, step, lr);
