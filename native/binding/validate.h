@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <initializer_list>
 #include <string>
 
@@ -152,8 +153,9 @@ class Args {
     Buf<T> b;
     b.name = name;
     if (optional && (v.IsNull() || v.IsUndefined())) return b;
-    const std::string expected = std::string(ElementType<T>::name) + (optional ? " or null" : "");
-    if (!v.IsTypedArray()) typeError(std::string(name) + " must be a " + expected + " but got " + describe(v));
+    // Messages are built only on failure: the success path allocates nothing.
+    auto expected = [&] { return std::string(ElementType<T>::name) + (optional ? " or null" : ""); };
+    if (!v.IsTypedArray()) typeError(std::string(name) + " must be a " + expected() + " but got " + describe(v));
     napi_typedarray_type type;
     size_t length = 0;
     void* data = nullptr;
@@ -161,7 +163,7 @@ class Args {
         napi_get_typedarray_info(info_.Env(), v, &type, &length, &data, nullptr, nullptr);
     if (st != napi_ok) typeError(std::string(name) + ": cannot read the typed array");
     if (type != ElementType<T>::type) {
-      typeError(std::string(name) + " must be a " + expected + " but got " + typedArrayName(type));
+      typeError(std::string(name) + " must be a " + expected() + " but got " + typedArrayName(type));
     }
     b.data = static_cast<T*>(data);
     b.length = data ? length : 0;  // a detached buffer has no elements
@@ -182,11 +184,11 @@ class Args {
   /** A non-negative integer ≤ max (NaN, ±Infinity, fractions and negatives are refused). */
   i64 size(size_t i, const char* name, double max = kMaxSafeInteger, double min = 0) const {
     Napi::Value v = info_[i];
-    const std::string what = min > 0 ? "an integer ≥ " + formatNumber(min) : "a non-negative integer";
-    if (!v.IsNumber()) typeError(std::string(name) + " must be " + what + " but got " + describe(v));
+    auto what = [&] { return min > 0 ? "an integer ≥ " + formatNumber(min) : std::string("a non-negative integer"); };
+    if (!v.IsNumber()) typeError(std::string(name) + " must be " + what() + " but got " + describe(v));
     const double d = v.As<Napi::Number>().DoubleValue();
     if (!(d >= min) || std::isinf(d) || d != std::floor(d)) {
-      rangeError(std::string(name) + " must be " + what + " but got " + formatNumber(d));
+      rangeError(std::string(name) + " must be " + what() + " but got " + formatNumber(d));
     }
     if (d > max) {
       rangeError(std::string(name) + " = " + formatNumber(d) + " exceeds the limit " + formatNumber(max));
@@ -222,16 +224,24 @@ class Args {
   /** A string naming one of `names`; returns its index. */
   int choice(size_t i, const char* name, std::initializer_list<const char*> names) const {
     Napi::Value v = info_[i];
-    std::string list;
-    for (const char* n : names) list += (list.empty() ? "" : ", ") + std::string(n);
-    if (!v.IsString()) typeError(std::string(name) + " must be one of " + list + " but got " + describe(v));
-    const std::string s = v.As<Napi::String>().Utf8Value();
+    auto list = [&] {
+      std::string l;
+      for (const char* n : names) l += (l.empty() ? "" : ", ") + std::string(n);
+      return l;
+    };
+    if (!v.IsString()) typeError(std::string(name) + " must be one of " + list() + " but got " + describe(v));
+    char buf[32];  // every op name is shorter; a longer string cannot match
+    size_t len = 0;
+    if (napi_get_value_string_utf8(info_.Env(), v, buf, sizeof buf, &len) != napi_ok) {
+      typeError(std::string(name) + ": cannot read the string");
+    }
     int k = 0;
     for (const char* n : names) {
-      if (s == n) return k;
+      if (std::strlen(n) == len && std::memcmp(buf, n, len) == 0) return k;
       ++k;
     }
-    rangeError(std::string(name) + " must be one of " + list + " but got '" + s + "'");
+    rangeError(std::string(name) + " must be one of " + list() + " but got '" +
+               v.As<Napi::String>().Utf8Value() + "'");
   }
   /** A JS array of ≤ kMaxRank non-negative integers whose product fits. */
   Shape shape(size_t i, const char* name) const {
@@ -247,16 +257,20 @@ class Args {
     s.rank = static_cast<int>(rank);
     for (uint32_t j = 0; j < rank; ++j) {
       Napi::Value e = arr.Get(j);
-      const std::string at = std::string(name) + "[" + std::to_string(j) + "]";
-      if (!e.IsNumber()) typeError(at + " must be a non-negative integer but got " + describe(e));
+      auto at = [&] { return std::string(name) + "[" + std::to_string(j) + "]"; };
+      if (!e.IsNumber()) typeError(at() + " must be a non-negative integer but got " + describe(e));
       const double d = e.As<Napi::Number>().DoubleValue();
       if (!(d >= 0) || std::isinf(d) || d != std::floor(d) || d > kMaxSafeInteger) {
-        rangeError(at + " must be a non-negative integer but got " + formatNumber(d));
+        rangeError(at() + " must be a non-negative integer but got " + formatNumber(d));
       }
       s.dim[j] = static_cast<i64>(d);
     }
     s.numel = 1;
-    for (int j = 0; j < s.rank; ++j) s.numel = mul(s.numel, s.dim[j], (std::string("the product of ") + name).c_str());
+    for (int j = 0; j < s.rank; ++j) {
+      if (__builtin_mul_overflow(s.numel, s.dim[j], &s.numel)) {
+        rangeError(std::string("the product of ") + name + " overflows 64-bit integers");
+      }
+    }
     return s;
   }
 
