@@ -29,7 +29,7 @@ const NC = 1024;
 
 let packA = new Float64Array(0);
 let packB = new Float64Array(0);
-/** Clipped-tile staging for the edges. */
+/** One micro-tile of accumulators, from the micro-kernel to the store. */
 const tile = new Float64Array(MR * NR);
 
 function ensurePacks(mc: number, nc: number, kc: number): void {
@@ -117,28 +117,14 @@ function packBPanels(transB: boolean, b: Float32Array, bOff: number, n: number, 
   }
 }
 
-/** Stores one row of four results: c = alpha·v + beta·c, never reading c when beta is 0. */
-function store4(c: Float32Array, o: number, alpha: number, beta: number,
-  v0: number, v1: number, v2: number, v3: number): void {
-  if (beta === 0) {
-    c[o] = alpha * v0; c[o + 1] = alpha * v1; c[o + 2] = alpha * v2; c[o + 3] = alpha * v3;
-  } else if (beta === 1) {
-    c[o] += alpha * v0; c[o + 1] += alpha * v1; c[o + 2] += alpha * v2; c[o + 3] += alpha * v3;
-  } else {
-    c[o] = alpha * v0 + beta * c[o]!;
-    c[o + 1] = alpha * v1 + beta * c[o + 1]!;
-    c[o + 2] = alpha * v2 + beta * c[o + 2]!;
-    c[o + 3] = alpha * v3 + beta * c[o + 3]!;
-  }
-}
-
 /**
- * The 4×4 micro-kernel: acc = Ap-panel · Bp-panel over kc, then C[mr×nr tile] = alpha·acc +
- * beta·C. 16 accumulators + 4 A values + 1 B value fit the 16 xmm registers V8 allocates from.
+ * The 4×4 micro-kernel: acc[0..16) = Ap-panel · Bp-panel over kc (row-major 4×4). 16
+ * accumulators + 4 A values + 1 B value fit the 16 xmm registers V8 allocates from; the loop
+ * body is loads and multiply-adds only, and the tile is handed over through `acc` so this hot
+ * function stays small and branch-free (alpha, beta and ragged edges are the store's business).
  */
 function micro4x4(kc: number, ap: Float64Array, ao: number, bp: Float64Array, bo: number,
-  c: Float32Array, co: number, ldc: number, alpha: number, beta: number, mr: number,
-  nr: number): void {
+  acc: Float64Array): void {
   let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
   let c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
   for (let p = 0; p < kc; p++) {
@@ -154,24 +140,27 @@ function micro4x4(kc: number, ap: Float64Array, ao: number, bp: Float64Array, bo
     ao += MR;
     bo += NR;
   }
-  if (mr === MR && nr === NR) {
-    store4(c, co, alpha, beta, c00, c01, c02, c03);
-    store4(c, co + ldc, alpha, beta, c10, c11, c12, c13);
-    store4(c, co + 2 * ldc, alpha, beta, c20, c21, c22, c23);
-    store4(c, co + 3 * ldc, alpha, beta, c30, c31, c32, c33);
-    return;
-  }
-  tile[0] = c00; tile[1] = c01; tile[2] = c02; tile[3] = c03;
-  tile[4] = c10; tile[5] = c11; tile[6] = c12; tile[7] = c13;
-  tile[8] = c20; tile[9] = c21; tile[10] = c22; tile[11] = c23;
-  tile[12] = c30; tile[13] = c31; tile[14] = c32; tile[15] = c33;
+  acc[0] = c00; acc[1] = c01; acc[2] = c02; acc[3] = c03;
+  acc[4] = c10; acc[5] = c11; acc[6] = c12; acc[7] = c13;
+  acc[8] = c20; acc[9] = c21; acc[10] = c22; acc[11] = c23;
+  acc[12] = c30; acc[13] = c31; acc[14] = c32; acc[15] = c33;
+}
+
+/**
+ * C[mr×nr tile at co] = alpha·acc + beta·C, never reading C when beta is 0 (NaNs in C do not
+ * propagate); beta = 1 adds.
+ */
+function storeTile(acc: Float64Array, c: Float32Array, co: number, ldc: number, alpha: number,
+  beta: number, mr: number, nr: number): void {
   for (let i = 0; i < mr; i++) {
     const o = co + i * ldc;
-    for (let j = 0; j < nr; j++) {
-      const v = alpha * tile[i * NR + j]!;
-      if (beta === 0) c[o + j] = v;
-      else if (beta === 1) c[o + j] += v;
-      else c[o + j] = v + beta * c[o + j]!;
+    const t = i * NR;
+    if (beta === 0) {
+      for (let j = 0; j < nr; j++) c[o + j] = alpha * acc[t + j]!;
+    } else if (beta === 1) {
+      for (let j = 0; j < nr; j++) c[o + j] = c[o + j]! + alpha * acc[t + j]!;
+    } else {
+      for (let j = 0; j < nr; j++) c[o + j] = alpha * acc[t + j]! + beta * c[o + j]!;
     }
   }
 }
@@ -216,7 +205,8 @@ export function gemmCore(transA: boolean, transB: boolean, m: number, n: number,
           const bo = jr * kc;
           for (let ir = 0; ir < mc; ir += MR) {
             const mr = Math.min(MR, mc - ir);
-            micro4x4(kc, ap, ir * kc, bp, bo, c, cBlock + ir * n + jr, n, alpha, betaSlice, mr, nr);
+            micro4x4(kc, ap, ir * kc, bp, bo, tile);
+            storeTile(tile, c, cBlock + ir * n + jr, n, alpha, betaSlice, mr, nr);
           }
         }
       }
