@@ -39,29 +39,38 @@ void biasAct(const float* x, const float* bias, i64 outer, i64 channels, i64 inn
   }
 }
 
+namespace {
+
+// g = dy·relu'(y) for one run; dx may equal dy.
+LERNEN_INLINE void reluGrad(i64 len, const float* y, const float* dy, float* dx) {
+  for (i64 i = 0; i < len; ++i) {
+    const float g = dy[i];  // an unconditional load, so the select vectorises
+    dx[i] = y[i] > 0.0f ? g : 0.0f;
+  }
+}
+
+}  // namespace
+
 LERNEN_CLONES
 void biasActBackward(const float* y, const float* dy, i64 outer, i64 channels, i64 inner,
                      Activation act, float* dx, float* dbias) {
   const bool relu = act == Activation::Relu;
-  for (i64 o = 0; o < outer; ++o) {
-    for (i64 ch = 0; ch < (inner == 1 ? 1 : channels); ++ch) {
-      // inner == 1: one row of `channels`; else one plane of `inner` for channel ch.
-      const i64 len = inner == 1 ? channels : inner;
-      const i64 base = inner == 1 ? o * channels : (o * channels + ch) * inner;
-      const float* yr = y + base;
-      const float* gr = dy + base;
-      float* xr = dx + base;  // may equal gr
-      if (relu) {
-        for (i64 i = 0; i < len; ++i) xr[i] = yr[i] > 0.0f ? gr[i] : 0.0f;
-      } else if (xr != gr) {
-        for (i64 i = 0; i < len; ++i) xr[i] = gr[i];
-      }
-      if (dbias == nullptr) continue;
-      if (inner == 1) {
-        for (i64 i = 0; i < len; ++i) dbias[i] += xr[i];
-      } else {
-        dbias[ch] += sumRun(len, xr);
-      }
+  // Rows of `channels` (Linear, inner == 1) or planes of `inner` (Conv), one at a time.
+  const i64 len = inner == 1 ? channels : inner;
+  const i64 runs = inner == 1 ? outer : outer * channels;
+  for (i64 r = 0; r < runs; ++r) {
+    const i64 base = r * len;
+    float* g = dx + base;
+    if (relu) {
+      reluGrad(len, y + base, dy + base, g);
+    } else if (g != dy + base) {
+      for (i64 i = 0; i < len; ++i) g[i] = dy[base + i];
+    }
+    if (dbias == nullptr) continue;
+    if (inner == 1) {
+      for (i64 i = 0; i < len; ++i) dbias[i] += g[i];
+    } else {
+      dbias[r % channels] += sumRun(len, g);
     }
   }
 }

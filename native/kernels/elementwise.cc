@@ -232,10 +232,16 @@ void unaryBackward(UnaryOp op, i64 n, const float* x, const float* y, const floa
       for (i64 i = 0; i < n; ++i) dx[i] = -dy[i] * y[i] * y[i];
       break;
     case UnaryOp::Relu:  // relu'(0) = 0
-      for (i64 i = 0; i < n; ++i) dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
+      for (i64 i = 0; i < n; ++i) {
+        const float g = dy[i];  // an unconditional load, so the select vectorises
+        dx[i] = x[i] > 0.0f ? g : 0.0f;
+      }
       break;
     case UnaryOp::LeakyRelu:
-      for (i64 i = 0; i < n; ++i) dx[i] = x[i] > 0.0f ? dy[i] : p * dy[i];
+      for (i64 i = 0; i < n; ++i) {
+        const float g = dy[i];
+        dx[i] = x[i] > 0.0f ? g : p * g;
+      }
       break;
     case UnaryOp::Sigmoid:
       for (i64 i = 0; i < n; ++i) dx[i] = dy[i] * y[i] * (1.0f - y[i]);
@@ -254,7 +260,10 @@ void unaryBackward(UnaryOp op, i64 n, const float* x, const float* y, const floa
     case UnaryOp::Scale: for (i64 i = 0; i < n; ++i) dx[i] = dy[i] * p; break;
     case UnaryOp::AddScalar: for (i64 i = 0; i < n; ++i) dx[i] = dy[i]; break;
     case UnaryOp::ClampMin:  // gradient passes where x ≥ min (torch.clamp's mask)
-      for (i64 i = 0; i < n; ++i) dx[i] = x[i] >= p ? dy[i] : 0.0f;
+      for (i64 i = 0; i < n; ++i) {
+        const float g = dy[i];
+        dx[i] = x[i] >= p ? g : 0.0f;
+      }
       break;
   }
 }

@@ -11,7 +11,10 @@
 
 // Hot memory-bound loops get an AVX2 clone next to the baseline x86-64 one, picked at load time
 // by an ifunc (prebuilt binaries travel, so no -march=native). FMA contraction is disabled by
-// the build (-ffp-contract=off) so every clone rounds exactly like the baseline and like JS.
+// the build (-ffp-contract=off) so every clone rounds exactly like the baseline and like JS;
+// -fno-math-errno and -fno-trapping-math let sqrt and selects vectorise; neither changes a
+// result (errno and FP exception flags are never read; no reassociation, NaN and signed-zero
+// semantics stay IEEE).
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
 #define LERNEN_CLONES __attribute__((target_clones("avx2", "default")))
 #else

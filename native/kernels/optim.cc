@@ -52,6 +52,7 @@ void adamStep(i64 n, float* __restrict param, const float* __restrict grad, floa
   }
 }
 
+LERNEN_CLONES
 void rmspropStep(i64 n, float* __restrict param, const float* __restrict grad,
                  float* __restrict sq, float* __restrict gAvg, float* __restrict buf, float lr,
                  float alpha, float eps, float weightDecay, float momentum, bool centered) {
