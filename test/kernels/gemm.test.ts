@@ -10,6 +10,7 @@ const TRANSPOSES: [boolean, boolean][] = [[false, false], [false, true], [true, 
 const SHAPES: [number, number, number][] = [
   [1, 1, 1], [1, 7, 1], [7, 1, 3], [1, 1, 13], [3, 5, 7], [4, 4, 4], [5, 3, 2], [13, 17, 11],
   [64, 64, 64], [65, 33, 129], [2, 3, 1000], [7, 5, 1031], [130, 70, 300], [3, 1100, 10],
+  [1, 513, 784], [300, 1, 77], [2, 2, 2],
 ];
 
 /** Worst-case float32 accumulation error grows like k·u; allow that relative to Σ|a·b|. */
@@ -42,7 +43,7 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('gemm on %s', (_name, b
     const cases: [number, number][] = [[0.5, 0], [1, 1], [-1.5, 0.25], [2, -1], [0, 2], [0, 0]];
     let seed = 100;
     for (const [alpha, beta] of cases) {
-      for (const [m, n, k] of [[5, 6, 7], [33, 9, 300]] as const) {
+      for (const [m, n, k] of [[5, 6, 7], [33, 9, 300], [1, 70, 301], [45, 1, 260]] as const) {
         runGemm(be, tA, tB, m, n, k, alpha, beta, (seed += 3));
       }
     }

@@ -175,6 +175,47 @@ function scaleC(c: Float32Array, off: number, count: number, beta: number): void
   for (let i = off; i < off + count; i++) c[i] = beta * c[i]!;
 }
 
+let rowAcc = new Float64Array(64);
+
+/**
+ * Matrix–vector products (m = 1 or n = 1) skip packing, which would cost as much as the
+ * product itself: each output is a dot product over contiguous memory, or a running row of
+ * float64 accumulators fed by contiguous rows.
+ */
+function gemv(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
+  a: Float32Array, aOff: number, b: Float32Array, bOff: number, beta: number, c: Float32Array,
+  cOff: number): void {
+  // With m = 1, A[0, p] = a[p] in both layouts; with n = 1, B[p, 0] = b[p] in both layouts.
+  const vecIsA = m === 1;
+  const len = vecIsA ? n : m;
+  const vec = vecIsA ? a : b;
+  const vOff = vecIsA ? aOff : bOff;
+  const mat = vecIsA ? b : a;
+  const mOff = vecIsA ? bOff : aOff;
+  // Rows of the matrix that are contiguous in p (dot products) or in the output index (axpy).
+  const dots = vecIsA ? transB : !transA;
+  if (rowAcc.length < len) rowAcc = new Float64Array(len);
+  const acc = rowAcc;
+  if (dots) {
+    for (let j = 0; j < len; j++) {
+      const r = mOff + j * k;
+      let s = 0;
+      for (let p = 0; p < k; p++) s += vec[vOff + p]! * mat[r + p]!;
+      acc[j] = s;
+    }
+  } else {
+    acc.fill(0, 0, len);
+    for (let p = 0; p < k; p++) {
+      const v = vec[vOff + p]!;
+      const r = mOff + p * len;
+      for (let j = 0; j < len; j++) acc[j] = acc[j]! + v * mat[r + j]!;
+    }
+  }
+  if (beta === 0) for (let j = 0; j < len; j++) c[cOff + j] = alpha * acc[j]!;
+  else if (beta === 1) for (let j = 0; j < len; j++) c[cOff + j] = c[cOff + j]! + alpha * acc[j]!;
+  else for (let j = 0; j < len; j++) c[cOff + j] = alpha * acc[j]! + beta * c[cOff + j]!;
+}
+
 /**
  * The unchecked core, on element offsets into the buffers (gemmBatched uses it without making
  * subarray views). C block is [m, n] with row stride n at c[cOff].
@@ -185,6 +226,10 @@ export function gemmCore(transA: boolean, transB: boolean, m: number, n: number,
   if (m === 0 || n === 0) return;
   if (k === 0 || alpha === 0) {
     scaleC(c, cOff, m * n, beta);
+    return;
+  }
+  if (m === 1 || n === 1) {
+    gemv(transA, transB, m, n, k, alpha, a, aOff, b, bOff, beta, c, cOff);
     return;
   }
   ensurePacks(Math.min(m, MC), Math.min(n, NC), Math.min(k, KC));
@@ -279,7 +324,11 @@ function warmUp(): void {
   for (let r = 0; r < 3; r++) {
     for (const tA of [false, true]) {
       for (const tB of [false, true]) {
-        for (const beta of [0, 1, 0.5]) gemmCore(tA, tB, 7, 5, 6, 1.5, a, 0, b, 0, beta, c, 0);
+        for (const beta of [0, 1, 0.5]) {
+          gemmCore(tA, tB, 7, 5, 6, 1.5, a, 0, b, 0, beta, c, 0);
+          gemmCore(tA, tB, 1, 5, 6, 1.5, a, 0, b, 0, beta, c, 0);
+          gemmCore(tA, tB, 7, 1, 6, 1.5, a, 0, b, 0, beta, c, 0);
+        }
         gemmCore(tA, tB, 4, 4, 6, 1, a, 0, b, 0, 0, c, 0);
       }
     }
