@@ -80,7 +80,9 @@ type TypedCtor = Float32ArrayConstructor | Int32ArrayConstructor | Uint32ArrayCo
 
 function checkTyped(kernel: string, name: string, buf: Typed, ctor: TypedCtor,
   required: number, expr: string): void {
-  if (!(buf instanceof ctor)) {
+  // The toStringTag of a typed array names its element type in every realm (instanceof does not
+  // hold across vm contexts).
+  if (!ArrayBuffer.isView(buf) || (buf as Typed)[Symbol.toStringTag] !== ctor.name) {
     fail(kernel, `${name} must be a ${ctor.name}, got ${describe(buf)}`);
   }
   if (buf.length < required) {
