@@ -1,7 +1,6 @@
 // im2col / col2im for a whole batch (convolution = im2col + one GEMM).
-#include <cstring>
-
 #include "kernels.h"
+#include "loops.h"
 
 namespace lernen {
 
@@ -36,7 +35,7 @@ void im2col(const float* x, const Window2d& g, float* col) {
             float* r = row + oy * g.ow;
             const i64 iy = oy * g.strideH - g.padH + ki;
             if (iy < 0 || iy >= g.h) {
-              std::memset(r, 0, static_cast<size_t>(g.ow) * sizeof(float));
+              zero(g.ow, r);
               continue;
             }
             for (i64 ox = 0; ox < sp.lo; ++ox) r[ox] = 0.0f;
@@ -56,7 +55,7 @@ void im2col(const float* x, const Window2d& g, float* col) {
 
 void col2im(const float* col, const Window2d& g, float* dx) {
   const i64 plane = g.h * g.w, ohw = g.oh * g.ow, rows = g.c * g.kh * g.kw;
-  std::memset(dx, 0, static_cast<size_t>(g.n * g.c * plane) * sizeof(float));
+  zero(g.n * g.c * plane, dx);
   for (i64 s = 0; s < g.n; ++s) {
     for (i64 ci = 0; ci < g.c; ++ci) {
       float* xp = dx + (s * g.c + ci) * plane;

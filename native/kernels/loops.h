@@ -8,6 +8,11 @@ namespace lernen {
 
 #define LERNEN_INLINE inline __attribute__((always_inline))
 
+/** p[0..n) = 0; nothing at all for n == 0 (an empty buffer's pointer may be null). */
+LERNEN_INLINE void zero(i64 n, float* p) {
+  for (i64 i = 0; i < n; ++i) p[i] = 0.0f;
+}
+
 /** out[i] += x[i]. */
 LERNEN_INLINE void addRow(i64 n, const float* __restrict x, float* __restrict out) {
   for (i64 i = 0; i < n; ++i) out[i] += x[i];

@@ -1,7 +1,6 @@
 // 2-D max / average pooling over [n, c, h, w] and their backwards.
-#include <cstring>
-
 #include "kernels.h"
+#include "loops.h"
 
 namespace lernen {
 
@@ -54,7 +53,7 @@ void maxPool2d(const float* x, const Window2d& g, float* out, std::int32_t* idx)
 
 void maxPool2dBackward(const float* dy, const std::int32_t* idx, i64 planes, i64 hw, i64 ohw,
                        float* dx) {
-  std::memset(dx, 0, static_cast<size_t>(planes * hw) * sizeof(float));
+  zero(planes * hw, dx);
   for (i64 p = 0; p < planes; ++p) {
     float* xp = dx + p * hw;
     const float* gp = dy + p * ohw;
@@ -87,7 +86,7 @@ void avgPool2d(const float* x, const Window2d& g, float* out) {
 void avgPool2dBackward(const float* dy, const Window2d& g, float* dx) {
   const i64 plane = g.h * g.w, ohw = g.oh * g.ow;
   const float div = static_cast<float>(g.kh * g.kw);
-  std::memset(dx, 0, static_cast<size_t>(g.n * g.c * plane) * sizeof(float));
+  zero(g.n * g.c * plane, dx);
   for (i64 p = 0; p < g.n * g.c; ++p) {
     float* xp = dx + p * plane;
     const float* gp = dy + p * ohw;
