@@ -147,8 +147,8 @@ async function main(): Promise<void> {
   });
 
   const rows: string[] = [];
-  const header = '| shape (M×K×N) | op | threads | addon GFLOP/s | raw OpenBLAS GFLOP/s | addon / raw | JS GFLOP/s | addon / JS |';
-  rows.push(header, '|---|---|---|---|---|---|---|---|');
+  const header = '| shape (M×K×N) | op | threads | addon GFLOP/s | raw OpenBLAS GFLOP/s | addon / raw | addon / raw, best reps | JS GFLOP/s | addon / JS |';
+  rows.push(header, '|---|---|---|---|---|---|---|---|---|');
   const before = native.getNumThreads();
   const shortfalls: string[] = [];
   for (const threads of threadCounts) {
@@ -166,20 +166,25 @@ async function main(): Promise<void> {
       const addon = gflops(s, median(addonSec));
       const rawG = rawSec.length ? gflops(s, median(rawSec)) : null;
       const ratio = rawG ? addon / rawG : null;
+      // Background load only ever slows a rep down, so the fastest reps compare the two
+      // without it: a steadier estimate of the addon's own overhead than the medians.
+      const bestRatio = rawSec.length ? Math.min(...rawSec) / Math.min(...addonSec) : null;
       const jsG = jsRes[i] ?? null;
       if (i < MLP_SHAPES && ratio !== null && ratio < 0.9) {
-        shortfalls.push(`${s.m}×${s.k}×${s.n} at ${threads} thread(s): ${(100 * ratio).toFixed(0)} %`);
+        shortfalls.push(`${s.m}×${s.k}×${s.n} at ${threads} thread(s): ${(100 * ratio).toFixed(0)} % ` +
+          `(best reps ${(100 * bestRatio!).toFixed(0)} %)`);
       }
       const op = `${s.transA ? 'Aᵀ' : 'A'}·${s.transB ? 'Bᵀ' : 'B'} (${s.label})`;
       rows.push(`| ${s.m}×${s.k}×${s.n} | ${op} | ${threads} | ${fmt(addon)} | ${fmt(rawG)} | ` +
-        `${ratio === null ? '—' : `${(100 * ratio).toFixed(0)} %`} | ${fmt(jsG)} | ` +
+        `${ratio === null ? '—' : `${(100 * ratio).toFixed(0)} %`} | ` +
+        `${bestRatio === null ? '—' : `${(100 * bestRatio).toFixed(0)} %`} | ${fmt(jsG)} | ` +
         `${jsG ? `${(addon / jsG).toFixed(0)}×` : '—'} |`);
     });
   }
   native.setNumThreads(before);
   const table = rows.join('\n');
   console.log(table);
-  if (shortfalls.length) console.log(`\nbelow 90 % of raw OpenBLAS: ${shortfalls.join('; ')}`);
+  if (shortfalls.length) console.log(`\nmedian below 90 % of raw OpenBLAS: ${shortfalls.join('; ')}`);
   else if (exe) console.log('\naddon ≥ 90 % of raw OpenBLAS at every MLP shape');
 
   if (argv.has('--no-write')) return;
@@ -198,11 +203,13 @@ async function main(): Promise<void> {
       'the same OpenBLAS and thread count (one fresh process per rep, after its own warm-up; raw and ' +
       'addon reps alternate so both see the same background load). The JS backend is single-threaded, so its column is the ' +
       `same in both thread blocks${js ? '' : ' (it was not available when this ran)'}. The first four ` +
-      'rows are the MNIST MLP (batch 128, 784→512→512→10); the target is addon ≥ 90 % of raw there.',
+      'rows are the MNIST MLP (batch 128, 784→512→512→10); the target is addon ≥ 90 % of raw there. ' +
+      '"best reps" compares the fastest addon rep with the fastest raw rep: background load only ' +
+      'slows reps down, so on a shared machine it is the steadier estimate of the addon\'s own overhead.',
     '',
     table,
     '',
-    shortfalls.length ? `Below 90 % of raw: ${shortfalls.join('; ')}.` : 'The addon is within 10 % of raw OpenBLAS at every MLP shape.',
+    shortfalls.length ? `Median below 90 % of raw: ${shortfalls.join('; ')}.` : 'The addon\'s median is within 10 % of raw OpenBLAS at every MLP shape.',
     '',
   ].join('\n');
   const file = path.join(root, 'docs/benchmarks.md');
