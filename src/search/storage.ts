@@ -96,11 +96,18 @@ interface Driver {
 
 // ------------------------------------------------------------------------------- SQLite
 
+/** Per-file queues: connections of one process to one SQLite file take turns (see SqliteDriver.tx). */
+const sqliteQueues = new Map<string, Promise<void>>();
+let memoryDbs = 0;
+
 class SqliteDriver implements Driver {
   readonly dialect = 'sqlite' as const;
   readonly nowSql = "((julianday('now') - 2440587.5) * 86400000.0)";
   private db: import('better-sqlite3').Database;
-  private inTx = false;
+  private readonly key: string;
+  private readonly stmts = new Map<string, import('better-sqlite3').Statement>();
+  /** Runs statements at once; handed to transaction callbacks, which already hold the queue. */
+  private readonly direct: Driver;
 
   constructor(file: string) {
     // Loaded lazily so that the PostgreSQL storage works where the SQLite addon is not built.
@@ -112,6 +119,7 @@ class SqliteDriver implements Driver {
       throw new StorageError(`the SQLite storage needs the better-sqlite3 package (npm install better-sqlite3@12): ${(e as Error).message}`);
     }
     if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    this.key = file === ':memory:' ? `:memory:${++memoryDbs}` : path.resolve(file);
     try {
       this.db = new Database(file, { timeout: 30_000 });
       if (file !== ':memory:') this.db.pragma('journal_mode = WAL');
@@ -120,36 +128,70 @@ class SqliteDriver implements Driver {
     } catch (e) {
       throw new StorageError(`cannot open the SQLite database ${file}: ${(e as Error).message}`);
     }
+    const self = this;
+    this.direct = {
+      dialect: 'sqlite', nowSql: this.nowSql,
+      all: async (sql, params = []) => self.stmt(sql).all(...params.map(bindSqlite)) as Row[],
+      run: async (sql, params = []) => self.stmt(sql).run(...params.map(bindSqlite)).changes,
+      tx: () => { throw new StorageError('nested SQLite transaction'); },
+      close: async () => {},
+    };
   }
 
-  async all(sql: string, params: unknown[] = []): Promise<Row[]> {
-    return this.db.prepare(sql).all(...params.map(bindSqlite)) as Row[];
+  private stmt(sql: string): import('better-sqlite3').Statement {
+    let s = this.stmts.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.stmts.set(sql, s);
+    }
+    return s;
   }
 
-  async run(sql: string, params: unknown[] = []): Promise<number> {
-    return this.db.prepare(sql).run(...params.map(bindSqlite)).changes;
-  }
-
-  async tx<T>(fn: (d: Driver) => Promise<T>): Promise<T> {
-    // better-sqlite3 is synchronous: the callback's awaits resolve in microtasks, so no other
-    // statement on this connection runs inside the transaction.
-    if (this.inTx) throw new StorageError('nested SQLite transaction');
-    this.db.exec('BEGIN IMMEDIATE');
-    this.inTx = true;
+  /**
+   * better-sqlite3 blocks the thread while it waits for a lock. Another process holding the lock
+   * finishes on its own, but another connection of this process cannot while we block, and
+   * awaits inside a transaction let other async work in: so every connection of this process to
+   * the same file queues its statements and transactions.
+   */
+  private async queued<T>(fn: () => Promise<T>): Promise<T> {
+    const prev = sqliteQueues.get(this.key) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((r) => { release = r; });
+    const tail = prev.then(() => mine);
+    sqliteQueues.set(this.key, tail);
+    await prev;
     try {
-      const out = await fn(this);
-      this.db.exec('COMMIT');
-      return out;
-    } catch (e) {
-      if (this.db.inTransaction) this.db.exec('ROLLBACK');
-      throw e;
+      return await fn();
     } finally {
-      this.inTx = false;
+      release();
+      if (sqliteQueues.get(this.key) === tail) sqliteQueues.delete(this.key);
     }
   }
 
+  all(sql: string, params: unknown[] = []): Promise<Row[]> {
+    return this.queued(() => this.direct.all(sql, params));
+  }
+
+  run(sql: string, params: unknown[] = []): Promise<number> {
+    return this.queued(() => this.direct.run(sql, params));
+  }
+
+  tx<T>(fn: (d: Driver) => Promise<T>): Promise<T> {
+    return this.queued(async () => {
+      this.db.exec('BEGIN IMMEDIATE');
+      try {
+        const out = await fn(this.direct);
+        this.db.exec('COMMIT');
+        return out;
+      } catch (e) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        throw e;
+      }
+    });
+  }
+
   async close(): Promise<void> {
-    if (this.db.open) this.db.close();
+    await this.queued(async () => { if (this.db.open) this.db.close(); });
   }
 }
 
@@ -350,12 +392,25 @@ export class Storage {
     return this.target.kind !== 'memory';
   }
 
+  private async schemaReady(q: Driver): Promise<boolean> {
+    // The last object schema() creates; all are created in one transaction.
+    const rows = q.dialect === 'postgres'
+      ? await q.all("SELECT to_regclass('lernen_heartbeats_study') IS NOT NULL AS ok")
+      : await q.all("SELECT COUNT(*) AS ok FROM sqlite_master WHERE type = 'index' AND name = 'lernen_heartbeats_study'");
+    return Boolean(num(rows[0]?.ok ?? 0)) || rows[0]?.ok === true;
+  }
+
   private init(): Promise<void> {
-    this.ready ??= this.d.tx(async (q) => {
-      // Concurrent CREATE TABLE IF NOT EXISTS can collide on PostgreSQL's catalog; serialise it.
-      if (q.dialect === 'postgres') await q.all('SELECT pg_advisory_xact_lock(7216849301)');
-      for (const s of schema(q.dialect)) await q.run(s);
-    });
+    this.ready ??= (async () => {
+      // DDL on existing tables would take table locks that can deadlock with running claims, so
+      // it only runs when the schema is missing, serialised by an advisory lock on PostgreSQL.
+      if (await this.schemaReady(this.d)) return;
+      await this.d.tx(async (q) => {
+        if (q.dialect === 'postgres') await q.all('SELECT pg_advisory_xact_lock(7216849301)');
+        if (await this.schemaReady(q)) return;
+        for (const s of schema(q.dialect)) await q.run(s);
+      });
+    })();
     return this.ready;
   }
 
@@ -393,6 +448,18 @@ export class Storage {
     await this.d.run('UPDATE lernen_studies SET config = ? WHERE id = ?', [config, id]);
   }
 
+  /**
+   * When the study was last known alive: the later of its last claim/leave and the newest
+   * heartbeat of any of its workers (heartbeats do not write the study row, so they never wait
+   * for a claim's lock on it).
+   */
+  private async lastSeen(q: Driver, studyId: number, stored: number | null): Promise<number | null> {
+    const r = (await q.all('SELECT MAX(beat_at) AS m FROM lernen_heartbeats WHERE study_id = ?', [studyId]))[0];
+    const beat = numOrNull(r?.m);
+    if (beat === null) return stored;
+    return stored === null ? beat : Math.max(stored, beat);
+  }
+
   /** Study time spent so far (ms), over all sessions, on the storage's clock. */
   async elapsedMs(studyId: number, staleMs: number): Promise<number> {
     const rows = await this.d.all(`SELECT spent_ms, active_since, last_seen, ${this.d.nowSql} AS now FROM lernen_studies WHERE id = ?`, [studyId]);
@@ -400,9 +467,9 @@ export class Storage {
     if (!r) return 0;
     const spent = num(r.spent_ms);
     const since = numOrNull(r.active_since);
-    const last = numOrNull(r.last_seen);
     const now = num(r.now);
     if (since === null) return spent;
+    const last = await this.lastSeen(this.d, studyId, numOrNull(r.last_seen));
     // A session nobody has touched within staleMs ended when it was last seen.
     return spent + ((last !== null && last < now - staleMs) ? last : now) - since;
   }
@@ -448,9 +515,10 @@ export class Storage {
       // The study clock runs while any worker is alive: a session starts at the first claim and
       // ends when the last worker leaves, or (after a crash) when it was last seen.
       let { spentMs, activeSince } = study;
+      const lastSeen = await this.lastSeen(q, studyId, study.lastSeen);
       if (activeSince === null) activeSince = now;
-      else if (study.lastSeen !== null && study.lastSeen < now - hb.staleMs) {
-        spentMs += study.lastSeen - activeSince;
+      else if (lastSeen !== null && lastSeen < now - hb.staleMs) {
+        spentMs += Math.max(0, lastSeen - activeSince);
         activeSince = now;
       }
       await q.run('UPDATE lernen_studies SET spent_ms = ?, active_since = ?, last_seen = ? WHERE id = ?', [spentMs, activeSince, now, studyId]);
@@ -531,8 +599,9 @@ export class Storage {
   async heartbeat(studyId: number, worker: WorkerInfo, trialId: number | null): Promise<boolean> {
     return this.d.tx(async (q) => {
       const now = num((await q.all(`SELECT ${q.nowSql} AS now`))[0]!.now);
+      // Only this worker's own row is written: no lock on the study row, so no lock-order
+      // inversion with a claim (which locks the study row first).
       await this.upsertHeartbeat(q, worker, studyId, trialId, now);
-      await q.run('UPDATE lernen_studies SET last_seen = ? WHERE id = ? AND (last_seen IS NULL OR last_seen < ?)', [now, studyId, now]);
       if (trialId === null) return true;
       return (await q.all(`SELECT 1 AS ok FROM lernen_trials WHERE id = ? AND worker = ? AND state = 'running'`, [trialId, worker.id])).length > 0;
     });

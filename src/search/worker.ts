@@ -104,11 +104,9 @@ export async function runWorker(ctx: WorkerContext): Promise<WorkerResult> {
   const log = ctx.log ?? (() => {});
   const ckRoot = checkpointRoot(config, storage.target, study.name);
   let current: Trial | null = null;
-  let beating = false;
+  let beating: Promise<void> | null = null;
   let hbError = false;
   const beat = async () => {
-    if (beating) return;
-    beating = true;
     try {
       const t = current;
       const owned = await storage.heartbeat(study.id, me, t ? t.id : null);
@@ -118,10 +116,10 @@ export async function runWorker(ctx: WorkerContext): Promise<WorkerResult> {
       if (!hbError) log(`heartbeat failed: ${(e as Error).message}`);
       hbError = true;
     } finally {
-      beating = false;
+      beating = null;
     }
   };
-  const timer = setInterval(() => { void beat(); }, hb.intervalMs);
+  const timer = setInterval(() => { beating ??= beat(); }, hb.intervalMs);
   const onAbort = () => current?.abort('interrupted');
   ctx.signal?.addEventListener('abort', onAbort);
   let done = 0;
@@ -166,6 +164,8 @@ export async function runWorker(ctx: WorkerContext): Promise<WorkerResult> {
   } finally {
     clearInterval(timer);
     ctx.signal?.removeEventListener('abort', onAbort);
+    // A heartbeat still in flight would re-create this worker's row after leave() deleted it.
+    await beating;
     await storage.leave(study.id, me, hb.staleMs).catch(() => {});
   }
   return { reason, trials: done };
