@@ -135,6 +135,7 @@ async function main(): Promise<void> {
   const exe = buildRaw();
   const threadCounts = [1, 2];
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  const loadStart = os.loadavg()[0]!;
   console.log(`${cpu}, ${os.cpus().length} cores; ${info.openblasConfig} (core ${info.coreType}); node ${process.version}`);
   console.log(`median of ${reps} reps, each ≥ ${minRepMs} ms of back-to-back calls\n`);
 
@@ -187,6 +188,8 @@ async function main(): Promise<void> {
   if (shortfalls.length) console.log(`\nmedian below 90 % of raw OpenBLAS: ${shortfalls.join('; ')}`);
   else if (exe) console.log('\naddon ≥ 90 % of raw OpenBLAS at every MLP shape');
 
+  const loadEnd = os.loadavg()[0]!;
+  console.log(`1-minute load average: ${loadStart.toFixed(2)} at start, ${loadEnd.toFixed(2)} at end`);
   if (argv.has('--no-write')) return;
   const section = [
     '## GEMM',
@@ -195,7 +198,8 @@ async function main(): Promise<void> {
     '',
     `Machine: ${cpu}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB; ` +
       `OpenBLAS core type **${info.coreType}** (\`${info.openblasConfig}\`); Node ${process.version}; ` +
-      `${new Date().toISOString().slice(0, 10)}.`,
+      `${new Date().toISOString().slice(0, 10)}; 1-minute load average ${loadStart.toFixed(2)} at ` +
+      `start, ${loadEnd.toFixed(2)} at end (a load above the core count means other work shared the CPU).`,
     '',
     `GFLOP/s = 2·M·N·K / time, median of ${reps} reps (each rep: back-to-back calls for ≥ ${minRepMs} ms), ` +
       'C = op(A)·op(B) with alpha = 1, beta = 0. "addon" is the native backend\'s gemm as training ' +
