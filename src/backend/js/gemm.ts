@@ -14,7 +14,13 @@
  * they hold no state that outlives a call.
  *
  * beta is applied once, on the first K slice: beta = 0 writes C without reading it (NaNs in C
- * do not propagate), beta = 1 adds, anything else computes alpha·acc + beta·C.
+ * do not propagate), beta = 1 adds, anything else computes alpha·acc + beta·C. As in BLAS,
+ * alpha = 0 (or k = 0) only scales C by beta and reads neither A nor B. Matrix–vector shapes
+ * (m = 1 or n = 1) take an unpacked path.
+ *
+ * Speed (V8, single thread, (M,K,N) = (128,784,512)): about 4–4.5 GFLOP/s on an otherwise idle
+ * AMD EPYC core, for every transpose case. The limit is V8's per-load bounds check rather than
+ * arithmetic; 4×8 and 8×4 tiles measured no better (more accumulators than xmm registers).
  */
 import { checkBool, checkF32, checkNoAlias, checkFinite, checkSize, fail } from '../validate';
 
