@@ -180,27 +180,29 @@ interface Parzen {
 }
 
 /**
- * hyperopt/Optuna (≤ 3.x, `consider_magic_clip`, no endpoints) Parzen estimator: one component per
- * observation plus the prior N((low+high)/2, high−low); each σ is the larger distance to a
- * neighbour in sorted order, clipped to [(high−low)/min(100, 1+n), high−low].
+ * Optuna's univariate Parzen estimator (`consider_magic_clip`, no `consider_endpoints`): one
+ * component per observation, with σ the larger distance to its neighbours in sorted order (the
+ * bounds act as neighbours of the outermost ones, except that those use their inner neighbour
+ * only), then the prior N((low+high)/2, high−low); every σ is clipped to
+ * [(high−low)/min(100, n+2), high−low].
  */
 function parzen(obs: readonly number[], obsWeights: readonly number[], low: number, high: number, priorWeight: number): Parzen {
-  const priorMu = 0.5 * (low + high);
   const range = high - low;
-  const items = obs.map((mu, i) => ({ mu, w: obsWeights[i]!, prior: false }));
-  items.push({ mu: priorMu, w: priorWeight, prior: true });
-  items.sort((a, b) => a.mu - b.mu);
-  const n = items.length;
-  const sigmas = items.map((it, i) => {
-    if (it.prior) return range;
-    const left = i > 0 ? it.mu - items[i - 1]!.mu : it.mu - low;
-    const right = i < n - 1 ? items[i + 1]!.mu - it.mu : high - it.mu;
-    return Math.max(left, right);
-  });
-  const minSigma = range / Math.min(100, 1 + n);
-  const clipped = sigmas.map((s) => Math.min(Math.max(s, minSigma), range));
-  const total = items.reduce((a, it) => a + it.w, 0);
-  return { mus: items.map((it) => it.mu), sigmas: clipped, weights: items.map((it) => it.w / total), low, high };
+  const order = obs.map((_, i) => i).sort((a, b) => obs[a]! - obs[b]!);
+  const mus = order.map((i) => obs[i]!);
+  const weights = order.map((i) => obsWeights[i]!);
+  const n = mus.length;
+  const sigmas = mus.map((mu, i) => Math.max(mu - (i > 0 ? mus[i - 1]! : low), (i < n - 1 ? mus[i + 1]! : high) - mu));
+  if (n >= 2) {
+    sigmas[0] = mus[1]! - mus[0]!;
+    sigmas[n - 1] = mus[n - 1]! - mus[n - 2]!;
+  }
+  mus.push(0.5 * (low + high));
+  sigmas.push(range);
+  weights.push(priorWeight);
+  const minSigma = range / Math.min(100, 1 + mus.length);
+  const total = weights.reduce((a, w) => a + w, 0);
+  return { mus, sigmas: sigmas.map((s) => Math.min(Math.max(s, minSigma), range)), weights: weights.map((w) => w / total), low, high };
 }
 
 function parzenSample(p: Parzen, rng: Rng): number {
