@@ -54,6 +54,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"biasActBackward", guarded<BiasActBackward>},
       {"im2col", guarded<Im2col>},
       {"col2im", guarded<Col2im>},
+      {"conv2d", guarded<Conv2d>},
+      {"conv2dBackward", guarded<Conv2dBackward>},
       {"maxPool2d", guarded<MaxPool2d>},
       {"maxPool2dBackward", guarded<MaxPool2dBackward>},
       {"avgPool2d", guarded<AvgPool2d>},

@@ -28,6 +28,9 @@ Napi::Value BiasActBackward(const Napi::CallbackInfo& info);
 // conv.cc
 Napi::Value Im2col(const Napi::CallbackInfo& info);
 Napi::Value Col2im(const Napi::CallbackInfo& info);
+// conv_fused.cc
+Napi::Value Conv2d(const Napi::CallbackInfo& info);
+Napi::Value Conv2dBackward(const Napi::CallbackInfo& info);
 // pool.cc
 Napi::Value MaxPool2d(const Napi::CallbackInfo& info);
 Napi::Value MaxPool2dBackward(const Napi::CallbackInfo& info);

@@ -110,6 +110,21 @@ inline i64 windowOut(i64 size, i64 kernel, i64 stride, i64 pad) {
 void im2col(const float* x, const Window2d& g, float* col);
 void col2im(const float* col, const Window2d& g, float* dx);
 
+// ------------------------------------------------------------------ conv_fused.cc
+/**
+ * out [n, oc, oh, ow] = act(conv(x, weight) + bias): batch-level im2col into thread-local
+ * scratch, one GEMM, scatter with bias+act. bias may be null. out must not alias the inputs.
+ */
+void conv2d(const float* x, const Window2d& g, const float* weight, i64 oc, const float* bias,
+            Activation act, float* out);
+/**
+ * Backward of conv2d given its output y (for act) and dy: dx overwritten (if non-null), dw and
+ * db accumulated (if non-null).
+ */
+void conv2dBackward(const float* x, const Window2d& g, const float* weight, i64 oc,
+                    const float* y, const float* dy, Activation act, float* dx, float* dw,
+                    float* db);
+
 /** Requires pad ≤ kernel/2 (every window holds at least one input element). */
 void maxPool2d(const float* x, const Window2d& g, float* out, std::int32_t* idx);
 /** idx values are in [0, hw) (checked by the caller). */

@@ -158,6 +158,25 @@ export interface Backend {
   col2im(col: Float32Array, n: number, c: number, h: number, w: number, kh: number, kw: number,
     strideH: number, strideW: number, padH: number, padW: number, dx: Float32Array): void;
 
+  /**
+   * Fused convolution over a whole batch: out [n, outC, oh, ow] = act(x ⋆ weight + bias) with
+   * x [n, c, h, w], weight [outC, c, kh, kw] (cross-correlation, PyTorch), bias [outC] or null,
+   * zero padding. Equivalent to im2col + one GEMM per sample + biasAct; backends may use
+   * internal scratch memory. out must not alias any input.
+   */
+  conv2d(x: Float32Array, n: number, c: number, h: number, w: number, kh: number, kw: number,
+    strideH: number, strideW: number, padH: number, padW: number, weight: Float32Array,
+    outC: number, bias: Float32Array | null, act: Activation, out: Float32Array): void;
+
+  /**
+   * Backward of conv2d given its output y (read only when act is 'relu') and dy: dx is
+   * overwritten when given; dw and db are accumulated (+=) when given.
+   */
+  conv2dBackward(x: Float32Array, n: number, c: number, h: number, w: number, kh: number,
+    kw: number, strideH: number, strideW: number, padH: number, padW: number,
+    weight: Float32Array, outC: number, y: Float32Array, dy: Float32Array, act: Activation,
+    dx: Float32Array | null, dw: Float32Array | null, db: Float32Array | null): void;
+
   // ---------------------------------------------------------------- pooling
   /**
    * Max pooling over x [n, c, h, w] into out [n, c, oh, ow] (padding counts as −∞).

@@ -61,6 +61,14 @@ export interface LernenBinding {
   col2im(col: Float32Array, n: number, c: number, h: number, w: number, kh: number, kw: number,
     strideH: number, strideW: number, padH: number, padW: number, dx: Float32Array): void;
 
+  conv2d(x: Float32Array, n: number, c: number, h: number, w: number, kh: number, kw: number,
+    strideH: number, strideW: number, padH: number, padW: number, weight: Float32Array,
+    outC: number, bias: Float32Array | null, act: Activation, out: Float32Array): void;
+  conv2dBackward(x: Float32Array, n: number, c: number, h: number, w: number, kh: number,
+    kw: number, strideH: number, strideW: number, padH: number, padW: number,
+    weight: Float32Array, outC: number, y: Float32Array, dy: Float32Array, act: Activation,
+    dx: Float32Array | null, dw: Float32Array | null, db: Float32Array | null): void;
+
   maxPool2d(x: Float32Array, n: number, c: number, h: number, w: number, kh: number, kw: number,
     strideH: number, strideW: number, padH: number, padW: number, out: Float32Array,
     idx: Int32Array): void;
@@ -104,7 +112,7 @@ export interface LernenBinding {
 export const BINDING_FUNCTIONS: readonly (keyof LernenBinding)[] = [
   'gemm', 'gemmBatched', 'binary', 'unary', 'unaryBackward', 'axpy', 'sumTo', 'permute',
   'reduce', 'softmax', 'softmaxBackward', 'softmaxCrossEntropy', 'softmaxCrossEntropyBackward',
-  'biasAct', 'biasActBackward', 'im2col', 'col2im', 'maxPool2d', 'maxPool2dBackward',
+  'biasAct', 'biasActBackward', 'im2col', 'col2im', 'conv2d', 'conv2dBackward', 'maxPool2d', 'maxPool2dBackward',
   'avgPool2d', 'avgPool2dBackward', 'batchNorm', 'batchNormBackward', 'sgdStep', 'adamStep',
   'rmspropStep', 'randUniform', 'randNormal', 'dropoutMask', 'setNumThreads', 'getNumThreads',
   'info',

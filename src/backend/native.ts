@@ -118,6 +118,16 @@ export function createNativeBackend(addon: unknown): Backend {
       b.col2im(col, n, c, h, w, kh, kw, strideH, strideW, padH, padW, dx);
     },
 
+    conv2d(x, n, c, h, w, kh, kw, strideH, strideW, padH, padW, weight, outC, bias, act, out) {
+      checkOp('conv2d', 'act', act, ACTIVATIONS);
+      b.conv2d(x, n, c, h, w, kh, kw, strideH, strideW, padH, padW, weight, outC, bias ?? null, act, out);
+    },
+    conv2dBackward(x, n, c, h, w, kh, kw, strideH, strideW, padH, padW, weight, outC, y, dy, act, dx, dw, db) {
+      checkOp('conv2dBackward', 'act', act, ACTIVATIONS);
+      b.conv2dBackward(x, n, c, h, w, kh, kw, strideH, strideW, padH, padW, weight, outC, y, dy, act,
+        dx ?? null, dw ?? null, db ?? null);
+    },
+
     maxPool2d(x, n, c, h, w, kh, kw, strideH, strideW, padH, padW, out, idx) {
       b.maxPool2d(x, n, c, h, w, kh, kw, strideH, strideW, padH, padW, out, idx);
     },

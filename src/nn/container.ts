@@ -1,6 +1,7 @@
 import { ValueError } from '../tensor/errors';
 import type { Tensor } from '../tensor/tensor';
 import { ReLU } from './activation';
+import { Conv2d } from './conv';
 import { Linear } from './linear';
 import { Module } from './module';
 
@@ -52,8 +53,8 @@ export class Sequential extends Module {
     for (let i = 0; i < mods.length; i++) {
       const m = mods[i]!;
       const next = mods[i + 1];
-      if (this.fuse && next && m.constructor === Linear && next.constructor === ReLU) {
-        x = (m as Linear).forwardActivation(x, 'relu');
+      if (this.fuse && next && (m.constructor === Linear || m.constructor === Conv2d) && next.constructor === ReLU) {
+        x = (m as Linear | Conv2d).forwardActivation(x, 'relu');
         i++;
       } else {
         x = m.call(x);

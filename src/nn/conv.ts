@@ -79,6 +79,11 @@ export class Conv2d extends Module {
     return F.conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding });
   }
 
+  /** forward() with an activation fused into the convolution (Sequential uses it for Conv2d → ReLU). */
+  forwardActivation(x: Tensor, act: 'none' | 'relu'): Tensor {
+    return F.conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, act });
+  }
+
   override extraRepr(): string {
     let s = `${this.inChannels}, ${this.outChannels}, kernelSize=[${this.kernelSize.join(', ')}], stride=[${this.stride.join(', ')}]`;
     if (this.padding[0] || this.padding[1]) s += `, padding=[${this.padding.join(', ')}]`;

@@ -65,11 +65,14 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null, ac
 export interface Conv2dOptions {
   stride?: number | readonly [number, number];
   padding?: number | readonly [number, number];
+  /** Activation fused into the convolution's output ('relu' saves a pass over memory). */
+  act?: Activation;
 }
 
 /**
  * 2-D convolution (cross-correlation, as PyTorch) of x [N, C, H, W] with weight
- * [outC, C, kh, kw]: im2col over the whole batch, then one batched GEMM with the weight shared.
+ * [outC, C, kh, kw], optionally fused with bias and ReLU. One backend call forward (native:
+ * batch-level im2col into reused scratch + one GEMM), one backward.
  */
 export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, opts: Conv2dOptions = {}): Tensor {
   if (x.ndim !== 4) throw new ShapeError(`conv2d: input must be 4-D [N, C, H, W], got ${fmtShape(x.shape)}`);
@@ -80,44 +83,24 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
   if (bias && (bias.ndim !== 1 || bias.shape[0] !== oc)) throw new ShapeError(`conv2d: bias must be [${oc}], got ${fmtShape(bias.shape)}`);
   const [sh, sw] = pair('conv2d: stride', opts.stride ?? 1, 1);
   const [ph, pw] = pair('conv2d: padding', opts.padding ?? 0, 0);
+  const act = opts.act ?? 'none';
+  if (act !== 'none' && act !== 'relu') throw new ValueError(`conv2d: act must be 'none' or 'relu', got ${String(act)}`);
   const oh = Math.floor((h + 2 * ph - kh) / sh) + 1;
   const ow = Math.floor((w + 2 * pw - kw) / sw) + 1;
   if (oh < 1 || ow < 1) {
     throw new ShapeError(`conv2d: kernel ${kh}x${kw} does not fit input ${h}x${w} with padding ${ph},${pw}`);
   }
-  const ckk = c * kh * kw;
-  const ohw = oh * ow;
-  const be = backend();
-  const col = new Float32Array(n * ckk * ohw);
-  be.im2col(x.data, n, c, h, w, kh, kw, sh, sw, ph, pw, col);
-  const y = new Float32Array(n * oc * ohw);
-  be.gemmBatched(n, false, false, oc, ohw, ckk, 1, weight.data, 0, col, ckk * ohw, 0, y, oc * ohw);
-  if (bias) be.biasAct(y, bias.data, n, oc, ohw, 'none', y);
+  const y = new Float32Array(n * oc * oh * ow);
+  backend().conv2d(x.data, n, c, h, w, kh, kw, sh, sw, ph, pw, weight.data, oc, bias ? bias.data : null, act, y);
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return result('conv2d', y, [n, oc, oh, ow], inputs, (g) => {
-    const bk = backend();
-    if (bias && bias.requiresGrad) {
-      ensureGrad(bias);
-      bk.biasActBackward(y, g, n, oc, ohw, 'none', new Float32Array(g.length), bias.grad!.data);
-    }
-    if (weight.requiresGrad) {
-      // dW = Σ_n dY_n · col_nᵀ, accumulated with beta = 1.
-      const had = weight.grad !== null;
-      ensureGrad(weight);
-      const dw = weight.grad!.data;
-      for (let i = 0; i < n; i++) {
-        bk.gemm(false, true, oc, ckk, ohw, 1, g.subarray(i * oc * ohw, (i + 1) * oc * ohw),
-          col.subarray(i * ckk * ohw, (i + 1) * ckk * ohw), had || i > 0 ? 1 : 0, dw);
-      }
-    }
-    if (x.requiresGrad) {
-      // dcol_n = Wᵀ · dY_n, then col2im.
-      const dcol = new Float32Array(col.length);
-      bk.gemmBatched(n, true, false, ckk, ohw, oc, 1, weight.data, 0, g, oc * ohw, 0, dcol, ckk * ohw);
-      const dx = new Float32Array(x.size);
-      bk.col2im(dcol, n, c, h, w, kh, kw, sh, sw, ph, pw, dx);
-      accumulate(x, dx, true);
-    }
+    let dw: Float32Array | null = null;
+    let db: Float32Array | null = null;
+    if (weight.requiresGrad) { ensureGrad(weight); dw = weight.grad!.data; }
+    if (bias?.requiresGrad) { ensureGrad(bias); db = bias.grad!.data; }
+    const dx = x.requiresGrad ? new Float32Array(x.size) : null;
+    backend().conv2dBackward(x.data, n, c, h, w, kh, kw, sh, sw, ph, pw, weight.data, oc, y, g, act, dx, dw, db);
+    if (dx) accumulate(x, dx, true);
   });
 }
 

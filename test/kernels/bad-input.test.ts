@@ -252,6 +252,16 @@ add('randNormal', 'out sharing memory with state', 'state', () => {
   return [st, new Float32Array(buf, 8, 4), 4, 0, 1];
 });
 add('dropoutMask', 'p = 1', 'p', () => [state(), F(4), 4, 1]);
+// conv2d: the 1×1×4×4 input with a 2×1×3×3 weight → out [1, 2, 2, 2].
+add('conv2d', 'weight too short', 'weight', () => [F(16), ...win, F(17), 2, null, 'none', F(8)]);
+add('conv2d', 'bias too short', 'bias', () => [F(16), ...win, F(18), 2, F(1), 'none', F(8)]);
+add('conv2d', 'out too short', 'out', () => [F(16), ...win, F(18), 2, null, 'relu', F(7)]);
+add('conv2d', 'unknown activation', 'act', () => [F(16), ...win, F(18), 2, null, 'tanh', F(8)]);
+add('conv2d', 'out the same memory as x', 'out', () => { const x = F(16); return [x, ...win, F(18), 2, null, 'none', x]; });
+add('conv2dBackward', 'dy too short', 'dy', () => [F(16), ...win, F(18), 2, F(8), F(7), 'none', F(16), F(18), F(2)]);
+add('conv2dBackward', 'y too short for relu', 'y', () => [F(16), ...win, F(18), 2, F(7), F(8), 'relu', F(16), F(18), F(2)]);
+add('conv2dBackward', 'dw too short', 'dw', () => [F(16), ...win, F(18), 2, F(8), F(8), 'none', null, F(17), null]);
+add('conv2dBackward', 'dx the same memory as dy', 'dx', () => { const d = F(16); return [F(16), ...win, F(18), 2, F(8), d, 'none', d, null, null]; });
 add('dropoutMask', 'negative p', 'p', () => [state(), F(4), 4, -0.1]);
 add('dropoutMask', 'mask too short', 'mask', () => [state(), F(3), 4, 0.5]);
 add('setNumThreads', '0 threads', 'n', () => [0]);

@@ -175,6 +175,20 @@ const SPECS: Spec[] = [
       return [a.f32(g.n * g.c * g.kh * g.kw * g.oh * g.ow), g.n, g.c, g.h, g.w, g.kh, g.kw, g.sh, g.sw,
         g.ph, g.pw, a.f32(g.n * g.c * g.h * g.w)];
     } },
+  { name: 'conv2d', kinds: ['f32', ...win, 'f32', 'size', 'f32?', { op: ['none', 'relu'] }, 'f32'],
+    make: (r, a) => {
+      const g = window(r), oc = r.int(1, 3);
+      return [a.f32(g.n * g.c * g.h * g.w), g.n, g.c, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw,
+        a.f32(oc * g.c * g.kh * g.kw), oc, a.f32(oc), r.pick(['none', 'relu']), a.f32(g.n * oc * g.oh * g.ow)];
+    } },
+  { name: 'conv2dBackward',
+    kinds: ['f32', ...win, 'f32', 'size', 'f32', 'f32', { op: ['none', 'relu'] }, 'f32?', 'f32?', 'f32?'],
+    make: (r, a) => {
+      const g = window(r), oc = r.int(1, 3), out = g.n * oc * g.oh * g.ow;
+      return [a.f32(g.n * g.c * g.h * g.w), g.n, g.c, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw,
+        a.f32(oc * g.c * g.kh * g.kw), oc, a.f32(out), a.f32(out), 'relu', a.f32(g.n * g.c * g.h * g.w),
+        a.f32(oc * g.c * g.kh * g.kw), a.f32(oc)];
+    } },
   { name: 'maxPool2d', kinds: ['f32', ...win, 'f32', 'i32'],
     make: (r, a) => {
       const g = window(r);
@@ -429,7 +443,7 @@ describe('fuzz: mixed valid and invalid calls never crash or write out of bounds
         } else if ((kind === 'f32' || kind === 'f32?') && roll < 0.85) {
           // alias another float buffer of the same call (or a shifted view of it)
           const others = args.filter((v): v is Float32Array => v instanceof Float32Array);
-          const o = r.pick(others);
+          const o = others.length ? r.pick(others) : arena.f32(r.int(0, 30));
           const shift = r.int(0, Math.min(2, o.length));
           args[i] = o.subarray(shift);
         } else if ((kind === 'i32' || kind === 'i32?') && roll < 0.8) {

@@ -8,6 +8,7 @@ import { checkPositive } from '../validate';
 import { batchNorm, batchNormBackward } from './batchnorm';
 import { biasAct, biasActBackward } from './bias_act';
 import { col2im, im2col } from './conv';
+import { conv2d, conv2dBackward } from './conv_fused';
 import { axpy, binary, permute, sumTo, unary, unaryBackward } from './elementwise';
 import { gemm, gemmBatched } from './gemm';
 import { adamStep, rmspropStep, sgdStep } from './optim';
@@ -38,6 +39,8 @@ export function createJsBackend(): Backend {
     biasActBackward,
     im2col,
     col2im,
+    conv2d,
+    conv2dBackward,
     maxPool2d,
     maxPool2dBackward,
     avgPool2d,

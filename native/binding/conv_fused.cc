@@ -1,0 +1,72 @@
+// conv2d, conv2dBackward: the fused batch convolution (native/kernels/conv_fused.cc).
+// Arguments: x, then the ten window sizes (n, c, h, w, kh, kw, strideH, strideW, padH, padW),
+// then weight [outC, c, kh, kw], outC, ...
+#include "entries.h"
+#include "validate.h"
+#include "window.h"
+
+namespace lernen::binding {
+
+Napi::Value Conv2d(const Napi::CallbackInfo& info) {
+  Args args(info, "conv2d", 16, 16);
+  const auto x = args.f32(0, "x");
+  const WindowArgs wa = windowArgs(args, 1);
+  const auto weight = args.f32(11, "weight");
+  const i64 oc = args.size(12, "outC", kMaxInt32);
+  const auto bias = args.f32OrNull(13, "bias");
+  const int act = args.choice(14, "act", {"none", "relu"});
+  const auto out = args.f32(15, "out");
+  const Window2d& g = wa.g;
+  const i64 wsize = args.mul({oc, g.c, g.kh, g.kw}, "outC·c·kh·kw");
+  const i64 osize = args.mul({g.n, oc, g.oh, g.ow}, "n·outC·oh·ow");
+  // The scratch matrices: [c·kh·kw, n·oh·ow] and [outC, n·oh·ow]; both must fit int32 for BLAS.
+  const i64 cols = args.mul({g.n, g.oh, g.ow}, "n·oh·ow");
+  const i64 ckk = args.mul({g.c, g.kh, g.kw}, "c·kh·kw");
+  if (cols > kMaxInt32 || ckk > kMaxInt32) args.rangeError("n·oh·ow and c·kh·kw must be below 2^31");
+  args.mul(ckk, cols, "c·kh·kw·n·oh·ow");
+  args.need(x, wa.input, "n·c·h·w");
+  args.need(weight, wsize, "outC·c·kh·kw");
+  args.need(bias, bias.present ? oc : 0, "outC");
+  args.need(out, osize, "n·outC·oh·ow");
+  args.noOverlap({Args::span(x, wa.input, false), Args::span(weight, wsize, false),
+                  Args::span(bias, oc, false), Args::span(out, osize, true)});
+  lernen::conv2d(x.data, g, weight.data, oc, bias.get(), static_cast<Activation>(act), out.data);
+  return info.Env().Undefined();
+}
+
+Napi::Value Conv2dBackward(const Napi::CallbackInfo& info) {
+  Args args(info, "conv2dBackward", 19, 19);
+  const auto x = args.f32(0, "x");
+  const WindowArgs wa = windowArgs(args, 1);
+  const auto weight = args.f32(11, "weight");
+  const i64 oc = args.size(12, "outC", kMaxInt32);
+  const auto y = args.f32(13, "y");
+  const auto dy = args.f32(14, "dy");
+  const int act = args.choice(15, "act", {"none", "relu"});
+  const auto dx = args.f32OrNull(16, "dx");
+  const auto dw = args.f32OrNull(17, "dw");
+  const auto db = args.f32OrNull(18, "db");
+  const Window2d& g = wa.g;
+  const i64 wsize = args.mul({oc, g.c, g.kh, g.kw}, "outC·c·kh·kw");
+  const i64 osize = args.mul({g.n, oc, g.oh, g.ow}, "n·outC·oh·ow");
+  const i64 cols = args.mul({g.n, g.oh, g.ow}, "n·oh·ow");
+  const i64 ckk = args.mul({g.c, g.kh, g.kw}, "c·kh·kw");
+  if (cols > kMaxInt32 || ckk > kMaxInt32) args.rangeError("n·oh·ow and c·kh·kw must be below 2^31");
+  args.mul(ckk, cols, "c·kh·kw·n·oh·ow");
+  args.need(x, wa.input, "n·c·h·w");
+  args.need(weight, wsize, "outC·c·kh·kw");
+  args.need(y, act == 1 ? osize : 0, "n·outC·oh·ow");
+  args.need(dy, osize, "n·outC·oh·ow");
+  args.need(dx, dx.present ? wa.input : 0, "n·c·h·w");
+  args.need(dw, dw.present ? wsize : 0, "outC·c·kh·kw");
+  args.need(db, db.present ? oc : 0, "outC");
+  args.noOverlap({Args::span(x, wa.input, false), Args::span(weight, wsize, false),
+                  Args::span(y, act == 1 ? osize : 0, false), Args::span(dy, osize, false),
+                  Args::span(dx, wa.input, true), Args::span(dw, wsize, true),
+                  Args::span(db, oc, true)});
+  lernen::conv2dBackward(x.data, g, weight.data, oc, y.data, dy.data,
+                         static_cast<Activation>(act), dx.get(), dw.get(), db.get());
+  return info.Env().Undefined();
+}
+
+}  // namespace lernen::binding
