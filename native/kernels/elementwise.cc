@@ -167,9 +167,10 @@ namespace {
 constexpr float kInvSqrt2 = 0.70710678118654752440f;
 constexpr float kInvSqrt2Pi = 0.39894228040143267794f;
 
-inline float gelu(float x) { return 0.5f * x * (1.0f + std::erf(x * kInvSqrt2)); }
+// erfc(−x/√2) rather than 1 + erf(x/√2): no cancellation for x ≪ 0 (same form as the JS backend).
+inline float gelu(float x) { return 0.5f * x * std::erfc(-x * kInvSqrt2); }
 inline float geluGrad(float x) {
-  const float cdf = 0.5f * (1.0f + std::erf(x * kInvSqrt2));
+  const float cdf = 0.5f * std::erfc(-x * kInvSqrt2);
   const float pdf = kInvSqrt2Pi * std::exp(-0.5f * x * x);
   return cdf + x * pdf;
 }
