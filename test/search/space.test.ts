@@ -23,7 +23,7 @@ describe('search spaces', () => {
     expect(s.get('e')).toMatchObject({ kind: 'intUniform', low: 1, high: 5 });
     expect(s.get('o')).toMatchObject({ kind: 'choice', values: ['sgd', 'adam'] });
     expect(s.get('fixed')).toMatchObject({ kind: 'grid', values: [3] });
-    expect(Space.from(s.toJSON()).canonical()).toBe(s.canonical());
+    expect(Space.from(s.toJSON() as search.SpaceInput).canonical()).toBe(s.canonical());
     expect(s.gridSize()).toBeNull();
   });
 
