@@ -14,11 +14,22 @@ const STATE_COLORS: Record<string, string> = { complete: '#1f77b4', pruned: '#aa
 
 interface Point { x: number; y: number; color: string; label: string }
 
+/** Round tick values (1, 2 or 5 times a power of ten) covering [lo, hi]. */
+function niceTicks(lo: number, hi: number, count = 5, integer = false): number[] {
+  const raw = (hi - lo) / count;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  let step = [1, 2, 5, 10].map((k) => k * mag).find((v) => v >= raw) ?? raw;
+  if (integer) step = Math.max(1, Math.round(step));
+  const out: number[] = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(+v.toPrecision(12));
+  return out;
+}
+
 /**
  * A scatter plot (SVG string). `xTicks` labels categorical x positions; `line` adds a step line
  * (the best so far).
  */
-export function scatterChart(points: readonly Point[], o: { title: string; xLabel: string; yLabel: string; xTicks?: string[]; logX?: boolean; line?: Array<[number, number]> }): string {
+export function scatterChart(points: readonly Point[], o: { title: string; xLabel: string; yLabel: string; xTicks?: string[]; logX?: boolean; integerX?: boolean; line?: Array<[number, number]> }): string {
   const W = 520;
   const H = 320;
   const m = { l: 62, r: 16, t: 34, b: 46 };
@@ -42,14 +53,15 @@ export function scatterChart(points: readonly Point[], o: { title: string; xLabe
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`);
   out.push(`<title>${esc(o.title)}</title>`, `<rect x="0" y="0" width="${W}" height="${H}" fill="#fff"/>`);
   out.push(`<text x="${W / 2}" y="18" text-anchor="middle" font-size="13" font-weight="bold">${esc(o.title)}</text>`);
-  for (let i = 0; i <= 4; i++) {
-    const v = y0 + ((y1 - y0) * i) / 4;
+  for (const v of niceTicks(y0, y1)) {
     out.push(`<line x1="${m.l}" x2="${m.l + pw}" y1="${sy(v).toFixed(1)}" y2="${sy(v).toFixed(1)}" stroke="#e5e5e5"/>`);
     out.push(`<text x="${m.l - 6}" y="${(sy(v) + 4).toFixed(1)}" text-anchor="end">${esc(fmt(v))}</text>`);
   }
   const xt: Array<[number, string]> = o.xTicks
     ? o.xTicks.map((t, i) => [i, t])
-    : Array.from({ length: 5 }, (_, i) => { const v = x0 + px + ((x1 - x0 - 2 * px) * i) / 4; return [v, o.logX ? String(+(10 ** v).toPrecision(2)) : fmt(v)]; });
+    : o.logX
+      ? niceTicks(x0, x1, 4, true).map((v) => [v, String(+(10 ** v).toPrecision(2))])
+      : niceTicks(x0, x1, 5, o.integerX ?? false).map((v) => [v, fmt(v)]);
   for (const [v, label] of xt) {
     out.push(`<line x1="${sx(v).toFixed(1)}" x2="${sx(v).toFixed(1)}" y1="${m.t + ph}" y2="${m.t + ph + 4}" stroke="#333"/>`);
     out.push(`<text x="${sx(v).toFixed(1)}" y="${m.t + ph + 16}" text-anchor="middle">${esc(label)}</text>`);
@@ -84,7 +96,7 @@ export function studyReport(s: StudySummary, o: { topCurves?: number } = {}): { 
     if (Number.isFinite(bestSoFar)) line.push([t.number, bestSoFar]);
   }
   svgs['history.svg'] = scatterChart(withValue.map((t) => ({ x: t.number, y: t.value!, color: STATE_COLORS[t.state] ?? '#333', label: label(t) })), {
-    title: 'Optimisation history', xLabel: 'trial', yLabel: `objective (${dir})`, line,
+    title: 'Optimisation history', xLabel: 'trial', yLabel: `objective (${dir})`, line, integerX: true,
   });
   for (const [name, dist] of Object.entries(s.study.space)) {
     const categorical = Array.isArray(dist) || (typeof dist === 'object' && dist !== null && 'choice' in dist);
