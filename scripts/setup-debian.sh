@@ -7,7 +7,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 pkgs=(libopenblas-dev pkg-config cmake g++ make python3)
 for arg in "$@"; do
   case "$arg" in
-    --test) pkgs+=(chromium);;  # test-only extras go here (a browser, a database) as the suites need them
+    --test) pkgs+=(chromium postgresql);;  # test-only extras: a browser (report tests), PostgreSQL server binaries (test/search starts a private cluster)
     *) echo "setup: unknown argument $arg" >&2; exit 2;;
   esac
 done

@@ -22,3 +22,5 @@ export * as data from './data';
 export * as train from './train';
 export { fit, evaluate } from './train/fit';
 export { diagnose } from './train/diagnose';
+/** Hyperparameter search: spaces, samplers, pruners, budgets, studies in SQLite/PostgreSQL, workers. */
+export * as search from './search';
