@@ -1,0 +1,119 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import '../helpers/backends';
+
+// Backend selection and `doctor`, each in a fresh process (selection happens once per process).
+const root = path.resolve(__dirname, '../..');
+const tsx = ['--import', 'tsx'];
+
+function run(code: string, env: Record<string, string | undefined> = {}) {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lernen-sel-')), 'probe.ts');
+  fs.writeFileSync(file, code.replace(/SRC/g, JSON.stringify(path.join(root, 'src')).slice(1, -1)));
+  const clean = { ...process.env };
+  delete clean.LERNEN_BACKEND;
+  delete clean.LERNEN_ADDON;
+  const r = spawnSync(process.execPath, [...tsx, file], { cwd: root, env: { ...clean, ...env }, encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+const probe = `
+import { getBackend, setBackend, tensor, doctor } from 'SRC/index';
+const r = doctor();
+let y = '';
+try { y = tensor([1, 2, 3, 4], [2, 2]).matmul(tensor([1, 0, 0, 1], [2, 2])).toArray().join(','); } catch (e) { y = 'ERR ' + (e as Error).message.split('\\n')[0]; }
+let forced = '';
+try { setBackend('native'); forced = 'ok'; } catch (e) { forced = 'ERR ' + (e as Error).message.split('\\n')[0]; }
+console.log(JSON.stringify({ backend: r.backend, why: r.why, loaded: r.addon.loaded, from: r.addon.from, reasons: r.addon.reasons, y, forced }));
+`;
+
+describe('backend selection', () => {
+  let bogus: string;
+  beforeAll(() => {
+    bogus = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lernen-bogus-')), 'lernen.node');
+    fs.writeFileSync(bogus, 'not an ELF file');
+  });
+
+  it('defaults to native, loaded from the local build', () => {
+    const r = run(probe);
+    expect(r.code, r.err).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j).toMatchObject({ backend: 'native', loaded: true, from: 'local build', y: '1,2,3,4', forced: 'ok' });
+    expect(r.err).not.toMatch(/LERNEN_NO_NATIVE/);
+  });
+
+  it('LERNEN_BACKEND=js uses the JS backend without warning', () => {
+    const r = run(probe, { LERNEN_BACKEND: 'js' });
+    const j = JSON.parse(r.out);
+    expect(j).toMatchObject({ backend: 'js', why: 'LERNEN_BACKEND=js', y: '1,2,3,4' });
+    expect(r.err).not.toMatch(/warning/i);
+  });
+
+  it('falls back to JS with one warning naming the reason when the addon cannot load', () => {
+    const r = run(probe, { LERNEN_ADDON: bogus });
+    expect(r.code, r.err).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.backend).toBe('js');
+    expect(j.y).toBe('1,2,3,4');
+    expect(j.loaded).toBe(false);
+    expect(j.reasons.join(' ')).toMatch(/invalid ELF header|file too short/);
+    expect(j.forced).toMatch(/^ERR setBackend\('native'\): the native addon did not load/);
+    const warnings = r.err.match(/\(node:\d+\) \[LERNEN_NO_NATIVE\]/g) ?? [];
+    expect(warnings).toHaveLength(1);
+    expect(r.err).toMatch(/using the pure-JS backend because the native addon did not load: .*(invalid ELF header|file too short)/);
+  });
+
+  it('LERNEN_BACKEND=native turns a failed load into an error, not a fallback', () => {
+    const r = run(probe, { LERNEN_BACKEND: 'native', LERNEN_ADDON: bogus });
+    const j = JSON.parse(r.out);
+    expect(j.backend).toBe('native');
+    expect(j.y).toMatch(/^ERR lernen: the native backend is required \(LERNEN_BACKEND=native\) but the addon did not load/);
+  });
+
+  it('rejects an unknown LERNEN_BACKEND value', () => {
+    const r = run(probe, { LERNEN_BACKEND: 'gpu' });
+    expect(r.code).not.toBe(0);
+    expect(r.err).toMatch(/LERNEN_BACKEND must be 'native' or 'js', got 'gpu'/);
+  });
+});
+
+describe('lernen doctor', () => {
+  beforeAll(() => {
+    // `npm test` builds dist/ first (see package.json); the CLI runs from there.
+    if (!fs.existsSync(path.join(root, 'dist/cjs/cli/index.js'))) throw new Error('dist/ is missing: run npm run build:ts (npm test does)');
+  });
+
+  it('reports the backend, the addon file, Node-API and OpenBLAS', () => {
+    const out = execFileSync(process.execPath, ['bin/lernen.js', 'doctor', '--json'], { cwd: root, encoding: 'utf8' });
+    const r = JSON.parse(out);
+    expect(r.backend).toBe('native');
+    expect(r.addon.file).toMatch(/lernen\.node$/);
+    expect(r.napiVersion).toBe(8);
+    expect(r.openblas.config).toMatch(/OpenBLAS/);
+    expect(r.openblas.coreType.length).toBeGreaterThan(0);
+    expect(r.openblas.numThreads).toBeGreaterThanOrEqual(1);
+  });
+
+  it('--parity compares both backends op by op with small differences', () => {
+    const out = execFileSync(process.execPath, ['bin/lernen.js', 'doctor', '--parity', '--json'], { cwd: root, encoding: 'utf8' });
+    const r = JSON.parse(out);
+    const ops = r.parity.map((p: { op: string }) => p.op);
+    expect(ops).toEqual(expect.arrayContaining(['matmul', 'linear+relu', 'conv2d', 'maxPool2d', 'softmax', 'crossEntropy', 'batchNorm', 'dropout']));
+    for (const p of r.parity) expect(p.relDiff, p.op).toBeLessThan(1e-4);
+    const text = execFileSync(process.execPath, ['bin/lernen.js', 'doctor', '--parity'], { cwd: root, encoding: 'utf8' });
+    expect(text).toMatch(/parity \(native vs js, forward \+ backward\):/);
+    expect(text).toMatch(/conv2d +max \|Δ\| /);
+  });
+
+  it('names the fix when the addon cannot load', () => {
+    const bogusDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lernen-bogus-'));
+    const bogus = path.join(bogusDir, 'lernen.node');
+    fs.writeFileSync(bogus, 'garbage');
+    const r = spawnSync(process.execPath, ['bin/lernen.js', 'doctor'], { cwd: root, encoding: 'utf8', env: { ...process.env, LERNEN_ADDON: bogus } });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/addon: +NOT loaded/);
+    expect(r.stdout).toMatch(/fix: /);
+  });
+});
