@@ -1,5 +1,6 @@
 import { doctor, formatDoctor } from '../doctor';
 import { UsageError, parseFlags } from './args';
+import { benchCommand } from './bench';
 import { evalCommand, trainCommand } from './train';
 
 const USAGE = `usage: lernen <command> [flags]
@@ -14,6 +15,7 @@ commands:
         --val-size N --time-budget 90s
   eval --model FILE [--data DIR] [--json]   test accuracy and confusion matrix of a saved model
   doctor [--parity] [--json]   which backend runs and why; --parity compares native and JS
+  bench [--workloads w1,cnn --backends native1,native2,js,tfjs-cpu,tfjs-wasm,torch --reps N --batches N --full --measure speed,rss,alloc,tta]   epoch time vs TF.js and PyTorch, memory, time to accuracy -> docs/benchmarks.md
   help                         this text`;
 
 /** Runs the CLI; resolves to the exit code. Usage errors print one line and return 2. */
@@ -32,6 +34,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await trainCommand(rest);
       case 'eval':
         return await evalCommand(rest);
+      case 'bench': return await benchCommand(rest);
       case undefined:
       case 'help':
       case '--help':

@@ -1,0 +1,1174 @@
+/**
+ * `lernen bench` (= `npm run bench`): training speed of lernen against its peers on the reference
+ * workloads, peak memory, large allocations per step and time to accuracy; the results go to
+ * docs/benchmarks.md and the README's "Benchmarks" section.
+ *
+ * Workloads (shared/anchors/README.md): W1 `w1` is the MLP 784-512-512-10 (ReLU, dropout 0.2,
+ * batch 128, SGD momentum 0.9, lr 0.05); W2 `cnn` is the PyTorch MNIST example's network (batch
+ * 64, SGD momentum 0.9, lr 0.01). Both train on the 60,000 MNIST images, pixels in [0, 1].
+ *
+ * Every implementation runs in a worker process of its own: lernen (this file, started again with
+ * `--bench-worker`) on the native backend with 1 or 2 OpenBLAS threads or on the JS backend,
+ * TensorFlow.js (bench/peers/tfjs_worker.cjs) and PyTorch (bench/peers/torch_worker.py). Workers
+ * load the data and warm up once, then time repetitions on command; the repetitions of all
+ * variants of a workload alternate, so that background load hits them alike, and each ratio is
+ * taken between repetitions that ran next to each other.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as readline from 'node:readline';
+import { setBackend, setNumThreads, getNumThreads } from '../backend';
+import { DataLoader, loadMnist, mnistDir } from '../data';
+import { doctor } from '../doctor';
+import { writeFileAtomic } from '../nn/serialize';
+import * as optim from '../optim';
+import { manualSeed } from '../tensor/random';
+import type { Batch, BatchSource } from '../train/fit';
+import { fit } from '../train/fit';
+import { buildPreset } from '../train/presets';
+import { UsageError, parseFlags } from './args';
+
+// ---------------------------------------------------------------------------------------------
+// Workloads, variants, configuration
+
+export type WorkloadName = 'w1' | 'cnn';
+export type VariantName = 'native1' | 'native2' | 'js' | 'tfjs-cpu' | 'tfjs-wasm' | 'torch';
+export type MeasureName = 'speed' | 'rss' | 'alloc' | 'tta';
+
+interface Workload {
+  preset: 'mlp' | 'cnn';
+  title: string;
+  batchSize: number;
+  lr: number;
+  /** Batches in one epoch of 60,000 images. */
+  epochBatches: number;
+  /** Training GFLOP per epoch (shared/anchors/README.md). */
+  gflopPerEpoch: number;
+}
+
+export const WORKLOADS: Record<WorkloadName, Workload> = {
+  w1: { preset: 'mlp', title: 'W1 mlp', batchSize: 128, lr: 0.05, epochBatches: 469, gflopPerEpoch: 240.7 },
+  cnn: { preset: 'cnn', title: 'W2 cnn', batchSize: 64, lr: 0.01, epochBatches: 938, gflopPerEpoch: 4300 },
+};
+
+export const VARIANTS: readonly VariantName[] = ['native1', 'native2', 'js', 'tfjs-cpu', 'tfjs-wasm', 'torch'];
+const MEASURES: readonly MeasureName[] = ['speed', 'rss', 'alloc', 'tta'];
+
+const VARIANT_LABEL: Record<VariantName, string> = {
+  native1: 'lernen native, 1 thread',
+  native2: 'lernen native, 2 threads',
+  js: 'lernen JS backend',
+  'tfjs-cpu': 'TF.js 4.22 cpu (pure JS)',
+  'tfjs-wasm': 'TF.js 4.22 wasm (SIMD)',
+  torch: 'PyTorch (Debian python3-torch)',
+};
+
+/**
+ * Batches timed per repetition by default (then extrapolated to an epoch), chosen so that the
+ * default run stays within about 10 minutes on 2 cores; `--batches N` or `--full` override them.
+ */
+const DEFAULT_BATCHES: Record<WorkloadName, Partial<Record<VariantName, number>>> = {
+  w1: { native1: 200, native2: 200, torch: 200, js: 20, 'tfjs-wasm': 30, 'tfjs-cpu': 8 },
+  cnn: { native1: 60, native2: 60, torch: 60, js: 3 },
+};
+/** Untimed warm-up batches when a worker starts. */
+const WARMUP: Record<WorkloadName, Partial<Record<VariantName, number>>> = {
+  w1: { native1: 5, native2: 5, torch: 5, js: 2, 'tfjs-wasm': 2, 'tfjs-cpu': 2 },
+  cnn: { native1: 3, native2: 3, torch: 3, js: 1 },
+};
+/** Rough seconds per batch on 2 idle cores (for the ETA before anything was measured). */
+const GUESS_S_PER_BATCH: Record<WorkloadName, Partial<Record<VariantName, number>>> = {
+  w1: { native1: 0.008, native2: 0.005, torch: 0.004, js: 0.25, 'tfjs-wasm': 0.12, 'tfjs-cpu': 0.6 },
+  cnn: { native1: 0.06, native2: 0.04, torch: 0.036, js: 2.5 },
+};
+
+/**
+ * PyTorch thread settings, the best on 2 cores per shared/anchors/README.md: for the MLP one torch
+ * (OpenMP) thread and 2 OpenBLAS threads; for the CNN 2 torch threads and 1 OpenBLAS thread. Two
+ * pools of 2 threads each on 2 cores oversubscribe and run about 3× slower.
+ */
+const TORCH_THREADS: Record<WorkloadName, { torch: number; openblas: number }> = {
+  w1: { torch: 1, openblas: 2 },
+  cnn: { torch: 2, openblas: 1 },
+};
+
+export interface BenchConfig {
+  workloads: WorkloadName[];
+  variants: VariantName[];
+  measures: MeasureName[];
+  reps: number;
+  /** Batches per repetition for every variant; null: the per-variant defaults. */
+  batches: number | null;
+  full: boolean;
+  seed: number;
+  python: string | null;
+  /** Extra `lernen train` arguments for the time-to-accuracy runs. */
+  ttaArgs: { mlp: string[]; cnn: string[] };
+  /** Markdown file to update (null: print only). */
+  out: string | null;
+  readme: string | null;
+  json: string | null;
+  quiet: boolean;
+  /** The flags as given (for the reproducing commands). */
+  argv: readonly string[];
+}
+
+const BENCH_FLAGS = {
+  workloads: 'string', backends: 'string', measure: 'string', reps: 'int', batches: 'int', full: 'boolean',
+  seed: 'int', python: 'string', 'mlp-args': 'string', 'cnn-args': 'string', out: 'string', readme: 'string',
+  json: 'string', write: 'boolean', 'no-write': 'boolean', quiet: 'boolean',
+} as const;
+
+function list<T extends string>(flag: string, v: unknown, allowed: readonly T[], dflt: readonly T[]): T[] {
+  if (v === undefined) return [...dflt];
+  const items = String(v).split(',').map((s) => s.trim()).filter(Boolean);
+  if (!items.length) throw new UsageError(`bench: --${flag} needs at least one of ${allowed.join(', ')}`);
+  for (const it of items) {
+    if (!allowed.includes(it as T)) throw new UsageError(`bench: --${flag}: unknown '${it}' (expected ${allowed.join(', ')})`);
+  }
+  return allowed.filter((a) => items.includes(a));
+}
+
+/** The project root (the folder of lernen's package.json), or null outside the repository. */
+export function repoRoot(): string | null {
+  let dir = __dirname;
+  for (;;) {
+    const pkg = path.join(dir, 'package.json');
+    try {
+      if (JSON.parse(fs.readFileSync(pkg, 'utf8')).name === 'lernen') return dir;
+    } catch { /* not here */ }
+    const up = path.dirname(dir);
+    if (up === dir) return null;
+    dir = up;
+  }
+}
+
+/** Validates the flags; nothing runs before this returns. */
+export function parseBenchArgs(argv: readonly string[]): BenchConfig {
+  const { flags: f, positional } = parseFlags('bench', argv, BENCH_FLAGS);
+  if (positional.length) throw new UsageError(`bench: unexpected argument '${positional[0]}'`);
+  const workloads = list('workloads', f.workloads, ['w1', 'cnn'] as const, ['w1', 'cnn']);
+  const variants = list('backends', f.backends, VARIANTS, VARIANTS);
+  const measures = list('measure', f.measure, MEASURES, MEASURES);
+  const reps = (f.reps as number | undefined) ?? 5;
+  if (!(reps >= 1 && reps <= 1000)) throw new UsageError(`bench: --reps must be in [1, 1000], got ${reps}`);
+  const batches = (f.batches as number | undefined) ?? null;
+  if (batches !== null && !(batches >= 1 && batches <= 100000)) throw new UsageError(`bench: --batches must be in [1, 100000], got ${batches}`);
+  if (batches !== null && f.full) throw new UsageError('bench: --batches and --full exclude each other');
+  const seed = (f.seed as number | undefined) ?? 1;
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new UsageError(`bench: --seed must be a non-negative integer, got ${seed}`);
+  const root = repoRoot();
+  const isDefault = f.workloads === undefined && f.backends === undefined && f.measure === undefined;
+  const noWrite = f['no-write'] === true;
+  let out: string | null = null;
+  if (f.out !== undefined) out = path.resolve(String(f.out));
+  else if (!noWrite && (isDefault || f.write === true) && root) out = path.join(root, 'docs/benchmarks.md');
+  if (noWrite) out = null;
+  let readme: string | null = null;
+  if (f.readme !== undefined) readme = path.resolve(String(f.readme));
+  else if (out && root && out === path.join(root, 'docs/benchmarks.md')) readme = path.join(root, 'README.md');
+  if (noWrite) readme = null;
+  const words = (s: unknown) => (s === undefined ? [] : String(s).split(/\s+/).filter(Boolean));
+  return {
+    workloads, variants, measures, reps, batches, full: f.full === true, seed,
+    python: f.python === undefined ? null : String(f.python),
+    ttaArgs: { mlp: words(f['mlp-args']), cnn: words(f['cnn-args']) },
+    out, readme, json: f.json === undefined ? null : path.resolve(String(f.json)),
+    quiet: f.quiet === true, argv: [...argv],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const h = s.length >> 1;
+  return s.length === 0 ? NaN : s.length % 2 ? s[h]! : 0.5 * (s[h - 1]! + s[h]!);
+}
+
+/** Seconds with three significant figures. */
+export function fmtS(s: number): string {
+  if (!Number.isFinite(s)) return '—';
+  return s < 10 ? s.toFixed(2) : s < 100 ? s.toFixed(1) : s.toFixed(0);
+}
+
+function fmtRatio(x: number): string {
+  return !Number.isFinite(x) ? '—' : x < 10 ? `${x.toFixed(2)}×` : `${x.toFixed(0)}×`;
+}
+
+export function fmtDuration(s: number): string {
+  if (!Number.isFinite(s) || s < 0) return '?';
+  if (s < 90) return `${Math.round(s)}s`;
+  const m = Math.floor(s / 60);
+  return `${m}m${String(Math.round(s - 60 * m)).padStart(2, '0')}s`;
+}
+
+function peakRssMB(): number | null {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    return m ? Number(m[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** VmHWM (peak resident set) of another process, in MB; null once it has exited. */
+function pidPeakRssMB(pid: number): number | null {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Shell-quotes an argument for the commands shown in the tables. */
+function q(a: string): string {
+  return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Status lines on stderr: redrawn in place on a terminal, at most one every 5 s otherwise. */
+export class Status {
+  private last = 0;
+  private open = false;
+  constructor(private readonly quiet = false, private readonly tty = !!process.stderr.isTTY) {}
+  /** A transient line (progress). */
+  update(line: string): void {
+    if (this.quiet) return;
+    const now = Date.now();
+    if (this.tty) {
+      if (now - this.last < 100) return;
+      process.stderr.write(`\r${line.slice(0, (process.stderr.columns || 120) - 1)}\x1b[K`);
+      this.open = true;
+    } else {
+      if (now - this.last < 5000) return;
+      process.stderr.write(`${line}\n`);
+    }
+    this.last = now;
+  }
+  /** A line that stays. */
+  log(line: string): void {
+    if (this.quiet) return;
+    if (this.open) process.stderr.write('\r\x1b[K');
+    this.open = false;
+    process.stderr.write(`${line}\n`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Worker processes (line-delimited JSON over stdin/stdout)
+
+export interface WorkerConfig {
+  workload: WorkloadName;
+  backend: 'native' | 'js' | 'cpu' | 'wasm';
+  threads: number;
+  seed: number;
+  warmup: number;
+  mnistDir: string;
+  /** lernen only: count Float32Array allocations of ≥ 64 KB. */
+  countAlloc?: boolean;
+}
+
+type WorkerMsg =
+  | { type: 'ready'; peakRssMB: number | null; info: string }
+  | { type: 'progress'; batch: number; of: number; elapsed: number }
+  | { type: 'rep'; seconds: number; batches: number; loss: number }
+  | { type: 'alloc'; steps: number; count: number; bytes: number; sites: Array<[string, number]> }
+  | { type: 'done'; peakRssMB: number | null }
+  | { type: 'error'; message: string };
+
+const live = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+/** A worker process; messages arrive in order through next(). */
+class Peer {
+  private readonly queue: WorkerMsg[] = [];
+  private waiter: { resolve: (m: WorkerMsg) => void; reject: (e: Error) => void } | null = null;
+  private exited: Error | null = null;
+  private stderrTail = '';
+  private readonly child: ChildProcess;
+
+  constructor(readonly label: string, cmd: string, args: string[], env: NodeJS.ProcessEnv) {
+    if (!exitHookInstalled) {
+      exitHookInstalled = true;
+      process.once('exit', () => { for (const c of live) c.kill('SIGKILL'); });
+    }
+    this.child = spawn(cmd, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    live.add(this.child);
+    readline.createInterface({ input: this.child.stdout! }).on('line', (line) => {
+      let msg: WorkerMsg;
+      try { msg = JSON.parse(line) as WorkerMsg; } catch { return; } // banners and other chatter
+      if (!msg || typeof msg !== 'object' || typeof msg.type !== 'string') return;
+      this.push(msg);
+    });
+    this.child.stderr!.on('data', (d: Buffer) => { this.stderrTail = (this.stderrTail + d.toString()).slice(-2000); });
+    this.child.on('error', (e) => this.fail(new Error(`${label}: could not start ${cmd}: ${e.message}`)));
+    this.child.on('exit', (code, sig) => {
+      live.delete(this.child);
+      const tail = this.stderrTail.trim().split('\n').slice(-3).join(' | ');
+      this.fail(new Error(`${label}: worker exited (${sig ?? `code ${code}`})${tail ? `: ${tail}` : ''}`));
+    });
+    this.child.stdin!.on('error', () => { /* the exit handler reports it */ });
+  }
+
+  get pid(): number | undefined { return this.child.pid; }
+
+  private push(m: WorkerMsg): void {
+    if (this.waiter) { const w = this.waiter; this.waiter = null; w.resolve(m); } else this.queue.push(m);
+  }
+
+  private fail(e: Error): void {
+    this.exited ??= e;
+    if (this.waiter) { const w = this.waiter; this.waiter = null; w.reject(e); }
+  }
+
+  next(): Promise<WorkerMsg> {
+    const m = this.queue.shift();
+    if (m) return Promise.resolve(m);
+    if (this.exited) return Promise.reject(this.exited);
+    return new Promise((resolve, reject) => { this.waiter = { resolve, reject }; });
+  }
+
+  /** The next message that is not progress (progress goes to `onProgress`); errors throw. */
+  async expect<T extends WorkerMsg['type']>(type: T, onProgress?: (p: Extract<WorkerMsg, { type: 'progress' }>) => void): Promise<Extract<WorkerMsg, { type: T }>> {
+    for (;;) {
+      const m = await this.next();
+      if (m.type === 'progress') { onProgress?.(m); continue; }
+      if (m.type === 'error') throw new Error(`${this.label}: ${m.message}`);
+      if (m.type !== type) throw new Error(`${this.label}: expected '${type}' from the worker, got '${m.type}'`);
+      return m as Extract<WorkerMsg, { type: T }>;
+    }
+  }
+
+  send(cmd: Record<string, unknown>): void {
+    this.child.stdin!.write(`${JSON.stringify(cmd)}\n`);
+  }
+
+  /** Asks the worker to exit; resolves with its final peak RSS (null if it died). */
+  async close(): Promise<number | null> {
+    if (this.exited) return null;
+    try {
+      this.send({ cmd: 'exit' });
+      const done = await this.expect('done');
+      return done.peakRssMB;
+    } catch {
+      return null;
+    } finally {
+      this.kill();
+    }
+  }
+
+  kill(): void {
+    if (!this.exited) this.child.kill('SIGKILL');
+  }
+}
+
+export interface Peers {
+  /** Python with torch importable, or the reason there is none. */
+  python: { exe: string; version: string } | { missing: string };
+  /** TF.js, or the reason it cannot run. */
+  tfjs: { version: string } | { missing: string };
+}
+
+function findPython(explicit: string | null): Peers['python'] {
+  const candidates = explicit ? [explicit] : ['python3', '/usr/bin/python3'];
+  const tried: string[] = [];
+  for (const exe of candidates) {
+    const r = spawnSync(exe, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8', timeout: 60_000 });
+    if (r.status === 0) return { exe, version: r.stdout.trim() };
+    tried.push(`${exe}: ${r.error ? r.error.message : (r.stderr.trim().split('\n').pop() ?? `exit ${r.status}`)}`);
+  }
+  return { missing: `no Python with torch (${tried.join('; ')}); on Debian: apt-get install python3-torch` };
+}
+
+function findTfjs(): Peers['tfjs'] {
+  try {
+    const p = require.resolve('@tensorflow/tfjs/package.json', { paths: [repoRoot() ?? process.cwd()] });
+    require.resolve('@tensorflow/tfjs-backend-wasm/package.json', { paths: [repoRoot() ?? process.cwd()] });
+    return { version: (JSON.parse(fs.readFileSync(p, 'utf8')) as { version: string }).version };
+  } catch {
+    return { missing: 'TensorFlow.js is not installed (devDependencies @tensorflow/tfjs and @tensorflow/tfjs-backend-wasm: npm install)' };
+  }
+}
+
+/** Why a variant cannot run a workload here, or null if it can. */
+function unavailable(v: VariantName, w: WorkloadName, peers: Peers): string | null {
+  if (v.startsWith('tfjs')) {
+    if (w === 'cnn') return 'not run: TF.js wasm has no Conv2DBackpropFilter kernel and TF.js cpu needs about 86 s per batch (shared/anchors/README.md)';
+    if ('missing' in peers.tfjs) return `not run: ${peers.tfjs.missing}`;
+  }
+  if (v === 'torch' && 'missing' in peers.python) return `not run: ${peers.python.missing}`;
+  return null;
+}
+
+function startWorker(v: VariantName, w: WorkloadName, cfg: BenchConfig, peers: Peers, extra: Partial<WorkerConfig> = {}): Peer {
+  const root = repoRoot();
+  const base: WorkerConfig = {
+    workload: w, backend: 'native', threads: 1, seed: cfg.seed, warmup: WARMUP[w][v] ?? 2, mnistDir: mnistDir(), ...extra,
+  };
+  const env = { ...process.env };
+  if (v === 'native1' || v === 'native2' || v === 'js') {
+    const wc: WorkerConfig = { ...base, backend: v === 'js' ? 'js' : 'native', threads: v === 'native1' ? 1 : 2 };
+    delete env.LERNEN_BACKEND;
+    // Source maps make the allocation sites name src/*.ts lines when this runs from dist/.
+    const maps = wc.countAlloc && !process.execArgv.includes('--enable-source-maps') ? ['--enable-source-maps'] : [];
+    return new Peer(`${w} ${v}`, process.execPath, [...process.execArgv, ...maps, __filename, '--bench-worker', JSON.stringify(wc)], env);
+  }
+  if (v === 'tfjs-cpu' || v === 'tfjs-wasm') {
+    if (!root) throw new Error('the TF.js worker lives in bench/peers/ of the lernen repository');
+    const wc: WorkerConfig = { ...base, backend: v === 'tfjs-cpu' ? 'cpu' : 'wasm', threads: 1 };
+    return new Peer(`${w} ${v}`, process.execPath, [path.join(root, 'bench/peers/tfjs_worker.cjs'), JSON.stringify(wc)], env);
+  }
+  if (!root) throw new Error('the PyTorch worker lives in bench/peers/ of the lernen repository');
+  if ('missing' in peers.python) throw new Error(peers.python.missing);
+  const t = TORCH_THREADS[w];
+  env.OPENBLAS_NUM_THREADS = String(t.openblas);
+  env.OMP_NUM_THREADS = String(t.torch);
+  const wc: WorkerConfig = { ...base, backend: 'native', threads: t.torch };
+  return new Peer(`${w} ${v}`, peers.python.exe, [path.join(root, 'bench/peers/torch_worker.py'), JSON.stringify(wc)], env);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The lernen worker (runs in the child process)
+
+/** The first `n` batches of the loader's next epoch. */
+function take(loader: DataLoader, n: number): BatchSource {
+  return {
+    length: n,
+    *[Symbol.iterator](): Iterator<Batch> {
+      if (n <= 0) return;
+      let i = 0;
+      for (const b of loader) {
+        yield b;
+        if (++i >= n) return;
+      }
+    },
+  };
+}
+
+/** Counts Float32Array allocations of ≥ 64 KB (new buffers, not views) and where they happen. */
+function installAllocCounter(): { start(): void; stop(): { count: number; bytes: number; sites: Array<[string, number]> } } {
+  const Original = Float32Array;
+  let on = false;
+  let count = 0;
+  let bytes = 0;
+  let sites = new Map<string, number>();
+  const root = repoRoot() ?? '';
+  const here = path.basename(__filename);
+  const where = (): string => {
+    const frames = (new Error().stack ?? '').split('\n').slice(1)
+      .map((l) => l.trim().replace(/^at /, ''))
+      .filter((l) => !l.includes(here) && !l.startsWith('new Float32Array') && !l.includes('node:internal') && !/^Function\.from|^Reflect\./.test(l));
+    return frames.slice(0, 2).map((l) => l.replace(`${root}/`, '').replace(/^file:\/\//, '')).join(' ← ') || 'unknown';
+  };
+  const counted = new Proxy(Original, {
+    construct(target, args, newTarget) {
+      const r = Reflect.construct(target, args, newTarget === counted ? target : newTarget) as Float32Array;
+      const a0 = args[0] as unknown;
+      const view = a0 instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && a0 instanceof SharedArrayBuffer);
+      if (on && !view && r.byteLength >= 65536) {
+        count++;
+        bytes += r.byteLength;
+        const s = where();
+        sites.set(s, (sites.get(s) ?? 0) + 1);
+      }
+      return r;
+    },
+  });
+  (globalThis as { Float32Array: unknown }).Float32Array = counted;
+  // slice(), map() and friends allocate through the species constructor: route them here too.
+  Object.defineProperty(Original.prototype, 'constructor', { value: counted, writable: true, configurable: true });
+  return {
+    start() { on = true; count = 0; bytes = 0; sites = new Map(); },
+    stop() { on = false; return { count, bytes, sites: [...sites].sort((a, b) => b[1] - a[1]) }; },
+  };
+}
+
+function send(msg: WorkerMsg): void {
+  process.stdout.write(`${JSON.stringify(msg)}\n`);
+}
+
+async function lernenWorker(cfg: WorkerConfig): Promise<void> {
+  const counter = cfg.countAlloc ? installAllocCounter() : null;
+  const w = WORKLOADS[cfg.workload];
+  setBackend(cfg.backend === 'js' ? 'js' : 'native');
+  if (cfg.backend === 'native') setNumThreads(cfg.threads);
+  manualSeed(cfg.seed);
+  const data = loadMnist({ split: 'train' });
+  const model = buildPreset(w.preset);
+  const optimizer = new optim.SGD(model.parameters(), { lr: w.lr, momentum: 0.9 });
+  const loader = new DataLoader(data, { batchSize: w.batchSize, shuffle: true, seed: cfg.seed });
+  const run = async (batches: number, report: boolean): Promise<{ seconds: number; loss: number }> => {
+    let last = performance.now();
+    const t0 = last;
+    const history = await fit(model, {
+      train: take(loader, batches), optimizer, epochs: 1,
+      callbacks: report ? [{
+        onBatchEnd(info) {
+          const now = performance.now();
+          if (now - last >= 1000) { last = now; send({ type: 'progress', batch: info.batch, of: batches, elapsed: (now - t0) / 1000 }); }
+        },
+      }] : [],
+    });
+    return { seconds: (performance.now() - t0) / 1000, loss: history.epochs[0]?.trainLoss ?? NaN };
+  };
+  await run(cfg.warmup, false);
+  const threads = cfg.backend === 'native' ? `, ${getNumThreads()} OpenBLAS thread(s)` : '';
+  send({ type: 'ready', peakRssMB: peakRssMB(), info: `lernen ${cfg.backend}${threads}` });
+  const rl = readline.createInterface({ input: process.stdin });
+  for await (const line of rl) {
+    const msg = JSON.parse(line) as { cmd: string; batches?: number; warmup?: number; steps?: number };
+    if (msg.cmd === 'rep') {
+      const r = await run(msg.batches!, true);
+      send({ type: 'rep', seconds: r.seconds, batches: msg.batches!, loss: r.loss });
+    } else if (msg.cmd === 'alloc') {
+      if (!counter) throw new Error('alloc: the worker was started without countAlloc');
+      await run(msg.warmup ?? 3, false);
+      counter.start();
+      await run(msg.steps!, false);
+      const r = counter.stop();
+      send({ type: 'alloc', steps: msg.steps!, ...r, sites: r.sites.slice(0, 8) });
+    } else if (msg.cmd === 'exit') {
+      break;
+    }
+  }
+  rl.close();
+  send({ type: 'done', peakRssMB: peakRssMB() });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measurements (in the harness process)
+
+export interface SpeedRow {
+  workload: WorkloadName;
+  variant: VariantName;
+  /** What the worker says it runs (versions, threads). */
+  info: string;
+  batches: number;
+  /** Extrapolated (or full) epoch seconds, one per repetition, in order. */
+  epochSeconds: number[];
+  /** Per repetition: this variant's epoch time ÷ the reference's, from the same round. */
+  ratios: number[];
+  peakRssMB: number | null;
+  error: string | null;
+  command: string;
+}
+
+/** The command that reruns only this part of the benchmark. */
+function benchCommandFor(args: string[]): string {
+  return `npm run bench -- ${args.map(q).join(' ')}`;
+}
+
+function batchesFor(cfg: BenchConfig, w: WorkloadName, v: VariantName): number {
+  const full = WORKLOADS[w].epochBatches;
+  if (cfg.full) return full;
+  return Math.min(full, cfg.batches ?? DEFAULT_BATCHES[w][v] ?? 20);
+}
+
+interface Plan {
+  /** Estimated seconds left, updated as repetitions finish. */
+  remaining: number;
+}
+
+async function measureSpeed(cfg: BenchConfig, peers: Peers, status: Status, plan: Plan): Promise<SpeedRow[]> {
+  const rows: SpeedRow[] = [];
+  for (const w of cfg.workloads) {
+    const wl = WORKLOADS[w];
+    const variants = cfg.variants;
+    const ref: VariantName | null = variants.includes('native2') ? 'native2' : variants.find((v) => !unavailable(v, w, peers)) ?? null;
+    const active: Array<{ row: SpeedRow; peer: Peer; guess: number }> = [];
+    for (const v of variants) {
+      const batches = batchesFor(cfg, w, v);
+      const row: SpeedRow = {
+        workload: w, variant: v, info: '', batches, epochSeconds: [], ratios: [], peakRssMB: null, error: unavailable(v, w, peers),
+        command: benchCommandFor(['--workloads', w, '--backends', v, '--reps', String(cfg.reps), ...(cfg.full ? ['--full'] : ['--batches', String(batches)]), '--measure', 'speed']),
+      };
+      rows.push(row);
+      if (row.error) continue;
+      status.log(`[${w} ${v}] starting a worker (data, model, ${WARMUP[w][v] ?? 2} warm-up batches)`);
+      let peer: Peer | null = null;
+      try {
+        peer = startWorker(v, w, cfg, peers);
+        const ready = await peer.expect('ready');
+        row.info = ready.info;
+        active.push({ row, peer, guess: (GUESS_S_PER_BATCH[w][v] ?? 0.1) * batches });
+      } catch (e) {
+        row.error = `failed: ${(e as Error).message}`;
+        peer?.kill();
+        status.log(`[${w} ${v}] ${row.error}`);
+      }
+    }
+    for (let r = 0; r < cfg.reps; r++) {
+      // Round robin, starting one further each round, so no variant always follows the same one.
+      const round = active.map((_, i) => active[(i + r) % active.length]!);
+      const secs = new Map<VariantName, number>();
+      for (const a of round) {
+        if (a.row.error) continue;
+        const { row, peer } = a;
+        const label = `[${w} ${row.variant}] rep ${r + 1}/${cfg.reps}`;
+        try {
+          peer.send({ cmd: 'rep', batches: row.batches });
+          const res = await peer.expect('rep', (p) => {
+            const rate = p.batch / Math.max(p.elapsed, 1e-9);
+            const left = plan.remaining - Math.min(a.guess, p.elapsed);
+            status.update(`${label}: batch ${p.batch}/${p.of}, ${rate.toFixed(rate < 10 ? 2 : 0)} batches/s, rep ETA ${fmtDuration((p.of - p.batch) / rate)}; bench ETA ≈ ${fmtDuration(left)}`);
+          });
+          const epoch = res.seconds * wl.epochBatches / res.batches;
+          row.epochSeconds.push(epoch);
+          secs.set(row.variant, epoch);
+          plan.remaining -= a.guess;
+          a.guess = res.seconds;
+          status.log(`${label}: ${res.batches} batches in ${fmtS(res.seconds)} s → epoch ${fmtS(epoch)} s (loss ${res.loss.toFixed(3)})`);
+        } catch (e) {
+          row.error = `failed: ${(e as Error).message}`;
+          status.log(`${label}: ${row.error}`);
+          peer.kill();
+        }
+      }
+      const refS = ref ? secs.get(ref) : undefined;
+      if (refS) for (const a of active) { const s = secs.get(a.row.variant); if (s) a.row.ratios.push(s / refS); }
+    }
+    for (const a of active) a.row.peakRssMB = await a.peer.close();
+  }
+  return rows;
+}
+
+export interface AllocRow {
+  workload: WorkloadName;
+  variant: VariantName;
+  steps: number;
+  perStep: number;
+  bytesPerStep: number;
+  sites: Array<[string, number]>;
+  error: string | null;
+  command: string;
+}
+
+async function measureAlloc(cfg: BenchConfig, peers: Peers, status: Status, plan: Plan): Promise<AllocRow[]> {
+  const rows: AllocRow[] = [];
+  for (const w of cfg.workloads) {
+    // Allocation is the same at 1 and 2 threads: count once per lernen backend.
+    const vs = (['native2', 'js'] as const).filter((v) => cfg.variants.includes(v) || (v === 'native2' && cfg.variants.includes('native1')));
+    for (const v of vs) {
+      const steps = v === 'js' ? (w === 'cnn' ? 2 : 5) : 20;
+      const row: AllocRow = {
+        workload: w, variant: v, steps, perStep: NaN, bytesPerStep: NaN, sites: [], error: null,
+        command: benchCommandFor(['--workloads', w, '--backends', v, '--measure', 'alloc']),
+      };
+      rows.push(row);
+      status.log(`[${w} ${v}] counting Float32Array allocations ≥ 64 KB over ${steps} steps after warm-up`);
+      const peer = startWorker(v, w, cfg, peers, { countAlloc: true, warmup: 1 });
+      try {
+        await peer.expect('ready');
+        peer.send({ cmd: 'alloc', warmup: v === 'js' ? 1 : 3, steps });
+        const res = await peer.expect('alloc');
+        row.perStep = res.count / res.steps;
+        row.bytesPerStep = res.bytes / res.steps;
+        row.sites = res.sites.map(([s, n]) => [s, n / res.steps]);
+        status.log(`[${w} ${v}] ${row.perStep.toFixed(1)} allocations ≥ 64 KB per step (${(row.bytesPerStep / 2 ** 20).toFixed(1)} MiB)`);
+      } catch (e) {
+        row.error = `failed: ${(e as Error).message}`;
+        status.log(`[${w} ${v}] ${row.error}`);
+      }
+      await peer.close();
+      plan.remaining -= 10;
+    }
+  }
+  return rows;
+}
+
+export interface RssResult {
+  /** After loading MNIST, building the model and warming up. */
+  readyMB: number | null;
+  /** Peak over one full W1 epoch. */
+  peakMB: number | null;
+  seconds: number;
+  error: string | null;
+  command: string;
+}
+
+async function measureRss(cfg: BenchConfig, peers: Peers, status: Status, plan: Plan): Promise<RssResult> {
+  const res: RssResult = { readyMB: null, peakMB: null, seconds: NaN, error: null, command: benchCommandFor(['--measure', 'rss']) };
+  status.log('[rss] one full W1 epoch on native with 2 threads in a fresh worker');
+  const peer = startWorker('native2', 'w1', cfg, peers);
+  try {
+    res.readyMB = (await peer.expect('ready')).peakRssMB;
+    peer.send({ cmd: 'rep', batches: WORKLOADS.w1.epochBatches });
+    const rep = await peer.expect('rep', (p) => status.update(`[rss] batch ${p.batch}/${p.of}, ETA ${fmtDuration((p.of - p.batch) * p.elapsed / p.batch)}`));
+    res.seconds = rep.seconds;
+    res.peakMB = await peer.close();
+    status.log(`[rss] peak RSS ${res.peakMB?.toFixed(0)} MB (${res.readyMB?.toFixed(0)} MB before training)`);
+  } catch (e) {
+    res.error = `failed: ${(e as Error).message}`;
+    peer.kill();
+  }
+  plan.remaining -= 15;
+  return res;
+}
+
+export interface TrainRun {
+  /** Arguments after `lernen`. */
+  args: string[];
+  wallSeconds: number;
+  exitCode: number | null;
+  /** history.json's test accuracy (fraction), null when missing. */
+  testAccuracy: number | null;
+  /** history.json's training seconds. */
+  fitSeconds: number | null;
+  epochs: number | null;
+  valAccuracy: number[];
+  /** The recipe history.json records (optimizer, lr, batch, schedule, epochs, augmentation). */
+  recipe: string | null;
+  peakRssMB: number | null;
+  error: string | null;
+}
+
+/** The lernen CLI as users run it: bin/lernen.js over dist/; warns when dist is older than src. */
+export function cliEntry(): { exe: string; args: string[]; stale: string | null } {
+  const root = repoRoot();
+  if (!root) throw new Error('lernen bench: cannot find the lernen package root');
+  const bin = path.join(root, 'bin/lernen.js');
+  const dist = path.join(root, 'dist/cjs/index.js');
+  if (!fs.existsSync(dist)) throw new Error('dist/ is missing: run npm run build:ts first');
+  const newest = (dir: string, ext: string): number => {
+    let t = 0;
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) t = Math.max(t, newest(p, ext));
+      else if (e.name.endsWith(ext)) t = Math.max(t, fs.statSync(p).mtimeMs);
+    }
+    return t;
+  };
+  const srcT = newest(path.join(root, 'src'), '.ts');
+  const distT = newest(path.join(root, 'dist/cjs'), '.js');
+  return { exe: process.execPath, args: [bin], stale: srcT > distT ? 'dist/ is older than src/ (run npm run build:ts): the timed CLI may not be the current source' : null };
+}
+
+/**
+ * Runs `lernen <args>` (a `train` command) as a child process, wall time from spawn to exit,
+ * and reads the test accuracy from its history.json; polls the child's peak RSS.
+ */
+export async function runLernenTrain(args: string[], outDir: string, status: Status, label: string): Promise<TrainRun> {
+  const entry = cliEntry();
+  const full = [...args, '--out', outDir];
+  const run: TrainRun = { args, wallSeconds: NaN, exitCode: null, testAccuracy: null, fitSeconds: null, epochs: null, valAccuracy: [], recipe: null, peakRssMB: null, error: null };
+  fs.rmSync(outDir, { recursive: true, force: true });
+  const env = { ...process.env };
+  delete env.LERNEN_BACKEND;
+  const t0 = performance.now();
+  const child = spawn(entry.exe, [...entry.args, ...full], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  live.add(child);
+  let tail = '';
+  const onData = (d: Buffer) => {
+    const s = d.toString();
+    tail = (tail + s).slice(-2000);
+    for (const line of s.split(/\r|\n/)) {
+      const t = line.replace(/\x1b\[K/g, '').trim();
+      if (/^epoch \d+\/\d+ .*val/.test(t)) status.log(`${label} ${t}`);
+      else if (/^epoch /.test(t)) status.update(`${label} ${t}`);
+    }
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  const poll = setInterval(() => {
+    const m = child.pid ? pidPeakRssMB(child.pid) : null;
+    if (m !== null) run.peakRssMB = Math.max(run.peakRssMB ?? 0, m);
+    status.update(`${label} running, ${fmtDuration((performance.now() - t0) / 1000)} so far`);
+  }, 200);
+  const code = await new Promise<number | null>((resolve) => {
+    child.on('error', (e) => { run.error = e.message; resolve(null); });
+    child.on('exit', (c) => resolve(c));
+  });
+  clearInterval(poll);
+  live.delete(child);
+  run.wallSeconds = (performance.now() - t0) / 1000;
+  run.exitCode = code;
+  try {
+    const h = JSON.parse(fs.readFileSync(path.join(outDir, 'history.json'), 'utf8')) as {
+      test?: { accuracy?: number }; seconds?: number; epochs?: Array<{ valAccuracy: number }>;
+      config?: { optimizer: string; lr: number; momentum: number; weightDecay: number; batchSize: number; schedule: string; epochs: number; augment: Record<string, number> | null };
+    };
+    const c = h.config;
+    if (c) {
+      run.recipe = `${c.optimizer} lr ${c.lr}${c.momentum ? ` momentum ${c.momentum}` : ''}${c.weightDecay ? ` weight decay ${c.weightDecay}` : ''}, batch ${c.batchSize}, ` +
+        `${c.schedule === 'none' ? 'constant lr' : c.schedule}, ${c.epochs} epochs${c.augment ? `, augment ${Object.entries(c.augment).map(([k, v]) => `${k}=${v}`).join(',')}` : ''}`;
+    }
+    run.testAccuracy = h.test?.accuracy ?? null;
+    run.fitSeconds = h.seconds ?? null;
+    run.epochs = h.epochs?.length ?? null;
+    run.valAccuracy = (h.epochs ?? []).map((e) => e.valAccuracy);
+  } catch (e) {
+    run.error ??= `no history.json (${code === 0 ? (e as Error).message : `exit code ${code}: ${tail.trim().split('\n').slice(-2).join(' | ')}`})`;
+  }
+  return run;
+}
+
+export interface TtaRow {
+  model: 'mlp' | 'cnn';
+  target: number;
+  targetSeconds: number;
+  run: TrainRun;
+  command: string;
+}
+
+async function measureTta(cfg: BenchConfig, status: Status, plan: Plan, tmp: string): Promise<{ rows: TtaRow[]; stale: string | null }> {
+  const rows: TtaRow[] = [];
+  const goals = [
+    { model: 'mlp' as const, target: 0.98, targetSeconds: 10, extra: cfg.ttaArgs.mlp },
+    { model: 'cnn' as const, target: 0.99, targetSeconds: 60, extra: cfg.ttaArgs.cnn },
+  ];
+  const stale = cliEntry().stale;
+  if (stale) status.log(`warning: ${stale}`);
+  for (const g of goals) {
+    const args = ['train', '--model', g.model, ...g.extra];
+    status.log(`[tta] lernen ${args.join(' ')} (cold start; target ${(100 * g.target).toFixed(0)}% test accuracy)`);
+    const run = await runLernenTrain(args, path.join(tmp, `tta-${g.model}`), status, `[tta ${g.model}]`);
+    rows.push({ model: g.model, target: g.target, targetSeconds: g.targetSeconds, run, command: `npx lernen ${args.map(q).join(' ')}` });
+    status.log(`[tta ${g.model}] ${fmtS(run.wallSeconds)} s wall, test accuracy ${run.testAccuracy === null ? '—' : `${(100 * run.testAccuracy).toFixed(2)}%`}${run.error ? ` (${run.error})` : ''}`);
+    plan.remaining -= g.model === 'mlp' ? 15 : 90;
+  }
+  return { rows, stale };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The report
+
+export interface Machine {
+  cpu: string;
+  cores: number;
+  memGiB: number;
+  openblas: string;
+  coreType: string;
+  node: string;
+  date: string;
+  loadStart: number;
+  loadEnd: number;
+  loadMax: number;
+}
+
+/** Load average sampling during a run (the 1-minute figure, every 5 s). */
+export function loadSampler(): { stop(): { start: number; end: number; max: number } } {
+  const start = os.loadavg()[0]!;
+  let max = start;
+  const t = setInterval(() => { max = Math.max(max, os.loadavg()[0]!); }, 5000);
+  t.unref();
+  return { stop() { clearInterval(t); const end = os.loadavg()[0]!; return { start, end, max: Math.max(max, end) }; } };
+}
+
+export function describeMachine(load: { start: number; end: number; max: number }): Machine {
+  const d = doctor();
+  return {
+    cpu: os.cpus()[0]?.model?.trim() ?? 'unknown CPU',
+    cores: os.cpus().length,
+    memGiB: Math.round(os.totalmem() / 2 ** 30),
+    openblas: d.openblas?.config ?? 'native addon not loaded',
+    coreType: d.openblas?.coreType ?? '—',
+    node: process.version,
+    date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
+    loadStart: load.start,
+    loadEnd: load.end,
+    loadMax: load.max,
+  };
+}
+
+export function machineLine(m: Machine): string {
+  return `Machine: ${m.cpu}, ${m.cores} cores, ${m.memGiB} GiB; OpenBLAS core type **${m.coreType}** ` +
+    `(\`${m.openblas}\`); Node ${m.node}; ${m.date}. 1-minute load average ${m.loadStart.toFixed(2)} at start, ` +
+    `${m.loadEnd.toFixed(2)} at end, ${m.loadMax.toFixed(2)} at most during the run (\`uptime\`; above ${m.cores} ` +
+    'means other work shared the cores and slowed every variant).';
+}
+
+/**
+ * Replaces the `## title` section of a markdown document (up to the next `## `); a missing section
+ * goes before the first of the `before` sections that exists, else at the end.
+ */
+export function replaceSection(doc: string, title: string, body: string, before: readonly string[] = []): string {
+  const section = `## ${title}\n\n${body.trim()}\n`;
+  const re = new RegExp(`^## ${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[ \\t]*$`, 'm');
+  const start = doc.search(re);
+  if (start >= 0) {
+    const rest = doc.slice(start + 1);
+    const next = rest.search(/^## /m);
+    return doc.slice(0, start) + section + (next >= 0 ? `\n${rest.slice(next)}` : '');
+  }
+  for (const b of before) {
+    const at = doc.search(new RegExp(`^## ${b}[ \\t]*$`, 'm'));
+    if (at >= 0) return `${doc.slice(0, at)}${section}\n${doc.slice(at)}`;
+  }
+  return `${doc.trimEnd()}\n\n${section}`;
+}
+
+/** Rewrites one section of a markdown file atomically. */
+export function writeSection(file: string, title: string, body: string, before: readonly string[] = []): void {
+  const doc = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmarks\n';
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  writeFileAtomic(file, new TextEncoder().encode(replaceSection(doc, title, body, before)));
+}
+
+export interface BenchResults {
+  machine: Machine;
+  config: Omit<BenchConfig, 'argv'> & { argv: string[] };
+  peers: { torch: string; tfjs: string };
+  speed: SpeedRow[];
+  alloc: AllocRow[];
+  rss: RssResult | null;
+  tta: TtaRow[];
+  ttaStale: string | null;
+  seconds: number;
+}
+
+function speedRowCells(r: SpeedRow, w: Workload): string[] {
+  const s = r.epochSeconds;
+  const med = median(s);
+  const measured = r.batches >= w.epochBatches ? `full epoch ×${s.length}` : `${r.batches} of ${w.epochBatches} batches ×${s.length}, extrapolated`;
+  return [
+    fmtS(med),
+    `${fmtS(Math.min(...s))}–${fmtS(Math.max(...s))}`,
+    Math.round(60000 / med).toLocaleString('en-US'),
+    (w.gflopPerEpoch / med).toFixed(w.gflopPerEpoch / med < 10 ? 1 : 0),
+    r.ratios.length ? `${fmtRatio(median(r.ratios))} (${fmtRatio(Math.min(...r.ratios))}–${fmtRatio(Math.max(...r.ratios))})` : '—',
+    measured,
+  ];
+}
+
+export function speedTable(rows: readonly SpeedRow[]): string {
+  const out = [
+    '| workload | implementation | epoch s (median) | min–max s | images/s | ≈ GFLOP/s | epoch time ÷ lernen native 2 threads (paired reps: median, min–max) | measured | peak RSS of the worker | command |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of rows) {
+    const w = WORKLOADS[r.workload];
+    const name = `${VARIANT_LABEL[r.variant]}${r.info && !r.info.startsWith('lernen') ? ` — ${r.info}` : ''}`;
+    if (!r.epochSeconds.length) {
+      out.push(`| ${w.title} | ${name} | ${r.error ?? 'not run'} | | | | | | | \`${r.command}\` |`);
+      continue;
+    }
+    const cells = speedRowCells(r, w);
+    const note = r.error ? ` (${r.error})` : '';
+    out.push(`| ${w.title} | ${name}${note} | ${cells.join(' | ')} | ${r.peakRssMB === null ? '—' : `${r.peakRssMB.toFixed(0)} MB`} | \`${r.command}\` |`);
+  }
+  return out.join('\n');
+}
+
+function ttaCells(t: TtaRow): { acc: string; verdict: string } {
+  const r = t.run;
+  const acc = r.testAccuracy === null ? '—' : `${(100 * r.testAccuracy).toFixed(2)}%`;
+  let verdict: string;
+  if (r.error || r.testAccuracy === null) verdict = `failed: ${r.error ?? `exit code ${r.exitCode}`}`;
+  else if (r.testAccuracy < t.target) verdict = `**not reached** (${acc} < ${(100 * t.target).toFixed(0)}%)`;
+  else verdict = `reached in ${fmtS(r.wallSeconds)} s: ${r.wallSeconds <= t.targetSeconds ? 'within' : '**over**'} the ${t.targetSeconds} s target`;
+  return { acc, verdict };
+}
+
+export function ttaTable(rows: readonly TtaRow[]): string {
+  const out = [
+    '| target | command (default recipe) | recipe | wall s, spawn → exit | of which training (fit) s | epochs | test accuracy | verdict | peak RSS |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const t of rows) {
+    const { acc, verdict } = ttaCells(t);
+    out.push(`| ${(100 * t.target).toFixed(0)}% test accuracy in ≤ ${t.targetSeconds} s | \`${t.command}\` | ${t.run.recipe ?? '—'} | ${fmtS(t.run.wallSeconds)} | ${t.run.fitSeconds === null ? '—' : fmtS(t.run.fitSeconds)} | ${t.run.epochs ?? '—'} | ${acc} | ${verdict} | ${t.run.peakRssMB === null ? '—' : `${t.run.peakRssMB.toFixed(0)} MB`} |`);
+  }
+  return out.join('\n');
+}
+
+function memoryTable(res: BenchResults): string {
+  const out = ['| measure | value | target | command |', '|---|---|---|---|'];
+  if (res.rss) {
+    const r = res.rss;
+    out.push(`| peak RSS (VmHWM) of a fresh process training W1 for one full epoch, native, 2 threads | ${r.error ?? `**${r.peakMB?.toFixed(0)} MB** (${r.readyMB?.toFixed(0)} MB after loading MNIST and warming up; epoch ${fmtS(r.seconds)} s)`} | ≤ 350 MB${r.peakMB !== null ? (r.peakMB <= 350 ? ': met' : ': **missed**') : ''} | \`${r.command}\` |`);
+  }
+  for (const t of res.tta) {
+    if (t.run.peakRssMB !== null) out.push(`| peak RSS of \`${t.command}\` (whole run: data, training, validation, test, outputs; polled every 0.2 s) | ${t.run.peakRssMB.toFixed(0)} MB | ${t.model === 'mlp' ? '≤ 350 MB' : '—'} | \`${t.command}\` |`);
+  }
+  for (const a of res.alloc) {
+    const w = WORKLOADS[a.workload];
+    const value = a.error ?? `**${a.perStep.toFixed(1)}** per step (${(a.bytesPerStep / 2 ** 20).toFixed(2)} MiB per step), over ${a.steps} steps`;
+    out.push(`| Float32Array allocations ≥ 64 KB per training step after warm-up, ${w.title}, ${VARIANT_LABEL[a.variant]} | ${value} | as few as possible | \`${a.command}\` |`);
+  }
+  return out.join('\n');
+}
+
+function allocSites(rows: readonly AllocRow[]): string {
+  const lines: string[] = [];
+  for (const a of rows) {
+    if (!a.sites.length) continue;
+    lines.push(`- ${WORKLOADS[a.workload].title}, ${VARIANT_LABEL[a.variant]}: ${a.sites.map(([s, n]) => `${n.toFixed(n % 1 ? 1 : 0)}× \`${s}\``).join('; ')}`);
+  }
+  return lines.length ? `Where the large allocations of a step come from (allocation site ← caller, per step):\n\n${lines.join('\n')}` : '';
+}
+
+function summary(res: BenchResults): string[] {
+  const lines: string[] = [];
+  for (const w of res.config.workloads) {
+    const rows = res.speed.filter((r) => r.workload === w && r.epochSeconds.length);
+    const ref = rows.find((r) => r.variant === 'native2');
+    if (!ref) continue;
+    const parts = rows.filter((r) => r !== ref && r.ratios.length).map((r) => {
+      const x = median(r.ratios);
+      return x >= 1 ? `${fmtRatio(x)} faster than ${VARIANT_LABEL[r.variant]}` : `${fmtRatio(1 / x)} slower than ${VARIANT_LABEL[r.variant]}`;
+    });
+    if (parts.length) lines.push(`- ${WORKLOADS[w].title}: lernen native with 2 threads trains an epoch in ${fmtS(median(ref.epochSeconds))} s, ${parts.join(', ')} (medians of paired reps).`);
+  }
+  return lines;
+}
+
+export function trainingSection(res: BenchResults): string {
+  const c = res.config;
+  const anyExtrapolated = res.speed.some((r) => r.epochSeconds.length && r.batches < WORKLOADS[r.workload].epochBatches);
+  const parts = [
+    `Command: \`npm run bench${c.argv.length ? ` -- ${c.argv.map(q).join(' ')}` : ''}\` (= \`lernen bench\`, src/cli/bench.ts; workers bench/peers/). It took ${fmtDuration(res.seconds)}.`,
+    '',
+    machineLine(res.machine),
+    '',
+    `Peers: PyTorch ${res.peers.torch}; TensorFlow.js ${res.peers.tfjs}.`,
+  ];
+  if (c.measures.includes('speed')) {
+    parts.push(
+      '',
+      '### Epoch time',
+      '',
+      'W1 = MLP 784-512-512-10 (ReLU, dropout 0.2), batch 128, SGD momentum 0.9, lr 0.05; W2 = the PyTorch MNIST example CNN, batch 64, ' +
+      'SGD momentum 0.9, lr 0.01; 60,000 MNIST images, pixels in [0, 1] (shared/anchors/README.md). Each implementation runs in a worker ' +
+      'process of its own that loads the data and runs untimed warm-up batches first. Repetitions alternate between the variants of a ' +
+      'workload (round robin, starting one further each round), so background load hits all of them alike; the ratio column divides ' +
+      'each repetition by the lernen native 2-thread repetition of the same round and reports the median and range of those paired ratios. ' +
+      (anyExtrapolated
+        ? 'Where "measured" says "extrapolated", a repetition times the first N batches of a freshly shuffled epoch and scales the time to the whole epoch (× batches per epoch / N); `--full` times whole epochs. '
+        : 'Every repetition timed a whole epoch. ') +
+      'lernen is timed through `fit()` as `lernen train` runs it (data loader building each batch, numerics checks, one event-loop yield per batch). ' +
+      `PyTorch runs ${Object.entries(TORCH_THREADS).map(([w, t]) => `${w === 'w1' ? 'W1' : 'W2'} with ${t.torch} torch thread(s) and OPENBLAS_NUM_THREADS=${t.openblas}`).join(', ')} ` +
+      '(the best 2-core settings in shared/anchors/README.md; two pools of 2 threads oversubscribe the cores). TF.js runs its ops with `optimizer.minimize` ' +
+      '(no tf.layers; about as fast, measured side by side); its wasm build is single-threaded in Node. GFLOP/s uses 240.7 GFLOP per W1 epoch and ≈ 4.3 TFLOP per W2 epoch.',
+      '',
+      speedTable(res.speed),
+    );
+    const s = summary(res);
+    if (s.length) parts.push('', ...s);
+  }
+  if (res.rss || res.alloc.length) {
+    parts.push('', '### Memory and allocations', '', memoryTable(res));
+    const sites = allocSites(res.alloc);
+    if (sites) parts.push('', sites);
+    if (res.alloc.length) {
+      parts.push('', 'Allocations are counted in a worker whose `Float32Array` constructor is wrapped (new buffers of ≥ 64 KB only, views excluded; ' +
+        '`slice()`/`map()` included), over steps that follow the warm-up; the count includes the data loader\'s fresh batch buffer.');
+    }
+  }
+  if (res.tta.length) {
+    parts.push('', '### Time to accuracy from a cold start', '',
+      'Each run is a child process `lernen train` with the default recipe of src/train/presets.ts (seed 1; 55,000 training images, 5,000 for validation), ' +
+      'timed from spawn to exit (Node start, loading MNIST, training, validation, test evaluation, writing the outputs); the test accuracy is read from the run\'s history.json. ' +
+      'The recipe trains its whole schedule, so the time is that of the whole run, not of the first epoch that crossed the target.' +
+      (res.ttaStale ? ` Note: ${res.ttaStale}.` : ''),
+      '', ttaTable(res.tta));
+  }
+  return parts.join('\n');
+}
+
+/** The README's "Benchmarks" section: the headline numbers and where the rest is. */
+export function readmeSection(res: BenchResults): string {
+  const lines = [
+    `Measured with \`npm run bench\` (= \`npx lernen bench\`) on ${res.machine.cpu}, ${res.machine.cores} cores, OpenBLAS ${res.machine.coreType}, ` +
+      `${res.machine.date}, load average ${res.machine.loadStart.toFixed(1)}–${res.machine.loadMax.toFixed(1)} (a shared machine: ratios are more reliable than absolute times). ` +
+      'Epoch time per implementation, median of alternating reps; the last column divides by lernen native with 2 threads, rep by rep:',
+    '',
+    '| workload | implementation | epoch s (median, min–max) | ÷ lernen native 2 threads |',
+    '|---|---|---|---|',
+  ];
+  for (const r of res.speed) {
+    const w = WORKLOADS[r.workload];
+    if (!r.epochSeconds.length) { lines.push(`| ${w.title} | ${VARIANT_LABEL[r.variant]} | ${r.error ?? 'not run'} | |`); continue; }
+    const c = speedRowCells(r, w);
+    const ext = r.batches < w.epochBatches ? ' (extrapolated)' : '';
+    lines.push(`| ${w.title} | ${VARIANT_LABEL[r.variant]} | ${c[0]} (${c[1]})${ext} | ${c[4]} |`);
+  }
+  const extra: string[] = [];
+  for (const t of res.tta) extra.push(`- ${(100 * t.target).toFixed(0)}% MNIST test accuracy from a cold start: \`${t.command}\` — ${ttaCells(t).verdict}; test accuracy ${ttaCells(t).acc}.`);
+  if (res.rss?.peakMB) extra.push(`- Peak RSS while training W1 (native, 2 threads): ${res.rss.peakMB.toFixed(0)} MB (target ≤ 350 MB).`);
+  for (const a of res.alloc) if (!a.error) extra.push(`- ${WORKLOADS[a.workload].title}, ${VARIANT_LABEL[a.variant]}: ${a.perStep.toFixed(1)} Float32Array allocations ≥ 64 KB per training step (${(a.bytesPerStep / 2 ** 20).toFixed(2)} MiB).`);
+  if (extra.length) lines.push('', ...extra);
+  lines.push('', 'Method, machine details, every measurement with the command that reproduces it, accuracy runs and GEMM throughput: [docs/benchmarks.md](docs/benchmarks.md).');
+  return lines.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// The command
+
+export async function runBench(cfg: BenchConfig): Promise<BenchResults> {
+  const t0 = performance.now();
+  const status = new Status(cfg.quiet);
+  const load = loadSampler();
+  const peers: Peers = {
+    python: cfg.variants.includes('torch') && cfg.measures.includes('speed') ? findPython(cfg.python) : { missing: 'not requested' },
+    tfjs: cfg.variants.some((v) => v.startsWith('tfjs')) && cfg.measures.includes('speed') ? findTfjs() : { missing: 'not requested' },
+  };
+  // A rough plan for the ETA: every timed batch at a guessed rate, plus the fixed measurements.
+  const plan: Plan = { remaining: 0 };
+  if (cfg.measures.includes('speed')) {
+    for (const w of cfg.workloads) for (const v of cfg.variants) {
+      if (!unavailable(v, w, peers)) plan.remaining += cfg.reps * batchesFor(cfg, w, v) * (GUESS_S_PER_BATCH[w][v] ?? 0.1);
+    }
+  }
+  if (cfg.measures.includes('alloc')) plan.remaining += 10 * cfg.workloads.length * 2;
+  if (cfg.measures.includes('rss')) plan.remaining += 15;
+  if (cfg.measures.includes('tta')) plan.remaining += 105;
+  status.log(`lernen bench: ${cfg.workloads.join(', ')} × ${cfg.variants.join(', ')}; ${cfg.measures.join(', ')}; ${cfg.reps} reps; roughly ${fmtDuration(plan.remaining)} on 2 idle cores`);
+
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lernen-bench-'));
+  const onSig = () => { for (const c of live) c.kill('SIGKILL'); process.exit(130); };
+  process.once('SIGINT', onSig);
+  try {
+    const speed = cfg.measures.includes('speed') ? await measureSpeed(cfg, peers, status, plan) : [];
+    const alloc = cfg.measures.includes('alloc') ? await measureAlloc(cfg, peers, status, plan) : [];
+    const rss = cfg.measures.includes('rss') ? await measureRss(cfg, peers, status, plan) : null;
+    const tta = cfg.measures.includes('tta') ? await measureTta(cfg, status, plan, tmp) : { rows: [], stale: null };
+    const l = load.stop();
+    return {
+      machine: describeMachine(l),
+      config: { ...cfg, argv: [...cfg.argv] },
+      peers: {
+        torch: 'missing' in peers.python ? `(${peers.python.missing})` : `${peers.python.version} (${peers.python.exe})`,
+        tfjs: 'missing' in peers.tfjs ? `(${peers.tfjs.missing})` : `${peers.tfjs.version} (@tensorflow/tfjs + @tensorflow/tfjs-backend-wasm)`,
+      },
+      speed, alloc, rss, tta: tta.rows, ttaStale: tta.stale,
+      seconds: (performance.now() - t0) / 1000,
+    };
+  } finally {
+    process.off('SIGINT', onSig);
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+export const TRAINING_SECTION = 'Training: speed, memory, time to accuracy';
+
+/** `lernen bench [flags]`: see the usage text in src/cli/index.ts. */
+export async function benchCommand(argv: readonly string[]): Promise<number> {
+  const cfg = parseBenchArgs(argv);
+  const res = await runBench(cfg);
+  const section = trainingSection(res);
+  process.stdout.write(`\n${section}\n`);
+  if (cfg.json) writeFileAtomic(cfg.json, new TextEncoder().encode(`${JSON.stringify(res, null, 2)}\n`));
+  if (cfg.out) {
+    writeSection(cfg.out, TRAINING_SECTION, section, ['Accuracy', 'GEMM']);
+    process.stderr.write(`wrote the "${TRAINING_SECTION}" section of ${path.relative(process.cwd(), cfg.out) || cfg.out}\n`);
+  } else {
+    process.stderr.write('(not written: a partial run prints only; pass --write or --out FILE to record it)\n');
+  }
+  if (cfg.readme && fs.existsSync(cfg.readme)) {
+    writeSection(cfg.readme, 'Benchmarks', readmeSection(res));
+    process.stderr.write(`wrote the "Benchmarks" section of ${path.relative(process.cwd(), cfg.readme) || cfg.readme}\n`);
+  }
+  return 0;
+}
+
+// Started as a worker by startWorker(): node [execArgv] bench.(ts|js) --bench-worker '<json>'.
+if (require.main === module && process.argv[2] === '--bench-worker') {
+  lernenWorker(JSON.parse(process.argv[3]!) as WorkerConfig).catch((e: unknown) => {
+    send({ type: 'error', message: e instanceof Error ? e.message : String(e) });
+    process.exit(1);
+  });
+}
