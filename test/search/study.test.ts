@@ -84,9 +84,9 @@ describe('budgets', () => {
     for (const t of r.trials) {
       expect(t.state).toBe('complete');
       expect(t.systemAttrs.stopReason).toBe('time budget');
-      expect(t.intermediate.length).toBeGreaterThanOrEqual(2);
+      expect(t.intermediate.length).toBeGreaterThanOrEqual(1);
       expect(t.intermediate.length).toBeLessThanOrEqual(4);
-      expect(t.seconds).toBeLessThan(0.9);
+      expect(t.seconds).toBeLessThan(1.2);
     }
   });
 
@@ -119,7 +119,7 @@ describe('budgets', () => {
     const s2 = search.study(opts);
     const t0 = performance.now();
     const r2 = await s2.optimize(epochs(10, 100));
-    expect(performance.now() - t0).toBeLessThan(300);
+    expect(performance.now() - t0).toBeLessThan(1000);
     expect(r2.reasons[0]).toMatch(/study budget of 0.6 s spent/);
     expect(r2.trials).toHaveLength(1);
     await s2.close();
