@@ -91,7 +91,11 @@ export interface FitOptions {
   signal?: AbortSignal;
   /** Wall-clock budget for the whole fit; training stops cleanly when it is spent. */
   timeBudgetMs?: number;
-  /** Check the loss and every gradient for NaN/Inf at each step (default true). */
+  /**
+   * Check each step for NaN/Inf where it arises (default true): the input batch before the
+   * forward pass (so BatchNorm statistics are not poisoned), every gradient after backward, and
+   * every parameter after the optimizer step. The loss is always checked.
+   */
   checkNumerics?: boolean;
   /** Keep the loss of every step in history.steps. */
   recordSteps?: boolean;
@@ -101,9 +105,17 @@ export interface FitOptions {
 
 export type LossName = 'cross-entropy' | 'mse' | 'l1';
 
-/** Thrown when the loss or a gradient becomes NaN or infinite. */
+/** Where a non-finite value was found, and in which parameter and layer (e.g. "1.weight", "1: Linear"). */
+export interface DivergenceSite {
+  where: 'input' | 'loss' | 'gradient' | 'parameter';
+  parameter?: string;
+  layer?: string;
+}
+
+/** Thrown when an input, the loss, a gradient or a parameter becomes NaN or infinite. */
 export class DivergenceError extends LernenError {
-  constructor(message: string, readonly epoch: number, readonly step: number, readonly lr: number) {
+  constructor(message: string, readonly epoch: number, readonly step: number, readonly lr: number,
+    readonly site: DivergenceSite = { where: 'loss' }) {
     super(message);
   }
 }
@@ -180,22 +192,47 @@ function weightPenalty(params: Tensor[], l1: number, l2: number): Tensor | null 
   return pen;
 }
 
-function checkGradients(model: TrainableModel, epoch: number, step: number, lr: number): void {
+const sumOut = new Float32Array(1);
+/** Index of the first NaN/±Inf in `d`, or -1. One vectorised pass; scans only on failure. */
+function firstNonFinite(d: Float32Array): number {
+  if (d.length === 0) return -1;
+  // The sum is finite iff no element is NaN or ±Inf (barring float overflow of the sum itself,
+  // which the scan then resolves).
+  backend().reduce('sum', d, 1, d.length, 1, sumOut);
+  if (Number.isFinite(sumOut[0]!)) return -1;
+  for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i]!)) return i;
+  return -1;
+}
+
+/** [parameter name, layer description ("1: Linear"), tensor] for every parameter. */
+function parameterSites(model: TrainableModel): Array<[string, string | undefined, Tensor]> {
   const named = model.namedParameters ? model.namedParameters() : model.parameters().map((p, i) => [`parameter ${i}`, p] as [string, Tensor]);
-  const sum = new Float32Array(1);
-  for (const [name, p] of named) {
-    const g = p.grad?.data;
-    if (!g) continue;
-    // One vectorised pass: the sum of the gradient is finite iff no element is NaN or ±Inf
-    // (barring float overflow of the sum itself, which the scan below then resolves).
-    backend().reduce('sum', g, 1, g.length, 1, sum);
-    if (Number.isFinite(sum[0]!)) continue;
-    for (let i = 0; i < g.length; i++) {
-      if (!Number.isFinite(g[i]!)) {
-        throw new DivergenceError(`training diverged at epoch ${epoch}, step ${step}: the gradient of ${name} is ${g[i]} (lr ${lr}); lower the learning rate or clip gradients`, epoch, step, lr);
-      }
-    }
+  const mods = (model as { namedModules?(): Array<[string, object]> }).namedModules?.() ?? [];
+  const layer = new Map(mods.map(([n, m]) => [n, `${n === '' ? 'the model' : n}: ${m.constructor.name}`]));
+  return named.map(([name, p]) => [name, layer.get(name.includes('.') ? name.slice(0, name.lastIndexOf('.')) : ''), p]);
+}
+
+function checkTensors(sites: Array<[string, string | undefined, Tensor]>, what: 'gradient' | 'parameter', epoch: number, step: number, lr: number): void {
+  for (const [name, layer, p] of sites) {
+    const d = what === 'gradient' ? p.grad?.data : p.data;
+    if (!d) continue;
+    const i = firstNonFinite(d);
+    if (i < 0) continue;
+    const where = `${name}${layer ? ` (layer ${layer})` : ''}`;
+    const msg = what === 'gradient'
+      ? `the gradient of ${where} is ${d[i]} at index ${i} (lr ${lr}); lower the learning rate or clip gradients`
+      : `the optimizer step made ${where} ${d[i]} at index ${i} (lr ${lr}); lower the learning rate`;
+    throw new DivergenceError(`training diverged at epoch ${epoch}, step ${step}: ${msg}`, epoch, step, lr,
+      { where: what, parameter: name, ...(layer ? { layer } : {}) });
   }
+}
+
+function checkInput(x: Tensor, epoch: number, step: number, lr: number): void {
+  const i = firstNonFinite(x.data);
+  if (i < 0) return;
+  const per = x.shape.length > 1 ? x.size / x.shape[0]! : 1;
+  throw new DivergenceError(`training stopped at epoch ${epoch}, step ${step}: the input batch holds ${x.data[i]} at sample ${Math.floor(i / per)}, element ${i % per} (lr ${lr}); the data is corrupt, not the model`,
+    epoch, step, lr, { where: 'input' });
 }
 
 /**
@@ -205,7 +242,8 @@ function checkGradients(model: TrainableModel, epoch: number, step: number, lr: 
  * (returning what it has, with `history.stopReason` set) when `signal` aborts, when
  * `timeBudgetMs` is spent, or when a callback sets `ctx.stop`. Calls `model.train()` before
  * training batches and evaluates validation data in eval mode without gradients. A NaN or
- * infinite loss or gradient throws a DivergenceError naming the step, parameter and lr.
+ * infinite input, loss, gradient or parameter throws a DivergenceError naming the epoch, step,
+ * learning rate and (for gradients and parameters) the parameter and its layer.
  */
 export async function fit(model: TrainableModel, opts: FitOptions): Promise<History> {
   const epochs = opts.epochs ?? 1;
@@ -229,6 +267,7 @@ export async function fit(model: TrainableModel, opts: FitOptions): Promise<Hist
   const t0 = performance.now();
   const outOfTime = () => budget !== undefined && performance.now() - t0 >= budget;
   const params = model.parameters();
+  const sites = check ? parameterSites(model) : [];
   let step = 0;
 
   for (const cb of callbacks) await cb.onTrainBegin?.(ctx);
@@ -247,6 +286,7 @@ export async function fit(model: TrainableModel, opts: FitOptions): Promise<Hist
         if (outOfTime()) { ctx.stop = 'time budget'; break; }
         step++;
         batch++;
+        if (check) checkInput(x, epoch, step, opts.optimizer.paramGroups[0]?.lr ?? lr);
         opts.optimizer.zeroGrad();
         const out = model.forward(x);
         let loss = lossFn(out, y);
@@ -260,8 +300,9 @@ export async function fit(model: TrainableModel, opts: FitOptions): Promise<Hist
           throw new DivergenceError(`training diverged at epoch ${epoch}, step ${step}: the loss is ${lv} (lr ${curLr}); lower the learning rate`, epoch, step, curLr);
         }
         loss.backward();
-        if (check) checkGradients(model, epoch, step, curLr);
+        if (check) checkTensors(sites, 'gradient', epoch, step, curLr);
         opts.optimizer.step();
+        if (check) checkTensors(sites, 'parameter', epoch, step, curLr);
         if (opts.scheduler?.perBatch) opts.scheduler.step();
         lossSum += lv * y.length;
         right += correct(out, y);
