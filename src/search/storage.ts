@@ -600,8 +600,17 @@ export class Storage {
     return retryTransient(() => this.d.tx(async (q) => {
       const now = num((await q.all(`SELECT ${q.nowSql} AS now`))[0]!.now);
       // Only this worker's own row is written: no lock on the study row, so no lock-order
-      // inversion with a claim (which locks the study row first).
-      await this.upsertHeartbeat(q, worker, studyId, trialId, now);
+      // inversion with a claim (which locks the study row first). Only beat_at changes: trial_id
+      // belongs to claim() and finish(), and a heartbeat that started before a claim must not
+      // overwrite the trial the claim just recorded (that trial would then look orphaned).
+      const n = await q.run('UPDATE lernen_heartbeats SET beat_at = ? WHERE worker = ?', [now, worker.id]);
+      if (n === 0) {
+        await q.run(
+          `INSERT INTO lernen_heartbeats (worker, study_id, trial_id, host, pid, started_at, beat_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (worker) DO UPDATE SET beat_at = excluded.beat_at`,
+          [worker.id, studyId, trialId, worker.host, worker.pid, now, now],
+        );
+      }
       if (trialId === null) return true;
       return (await q.all(`SELECT 1 AS ok FROM lernen_trials WHERE id = ? AND worker = ? AND state = 'running'`, [trialId, worker.id])).length > 0;
     }));

@@ -42,7 +42,7 @@ export function storageSuite(storageUrl: (name: string) => string, tmp: () => st
     const logs: string[] = [];
     const r = await s.optimize(
       { module: FIXTURE, export: 'sleepy', options: { epochs: 4, epochMs: 120, markerDir, killTrial: 1, killAtEpoch: 2 } },
-      { workers: 3, heartbeatMs: 150, staleMs: 1000, log: (l) => logs.push(l) },
+      { workers: 3, heartbeatMs: 200, staleMs: 2500, log: (l) => logs.push(l) },
     );
     await s.close();
     expect(r.reasons.filter((x) => x === 'worker killed by SIGKILL')).toHaveLength(1);
