@@ -167,6 +167,8 @@ export async function runWorker(ctx: WorkerContext): Promise<WorkerResult> {
     // A heartbeat still in flight would re-create this worker's row after leave() deleted it.
     await beating;
     await storage.leave(study.id, me, hb.staleMs).catch(() => {});
+    // The study's checkpoint directory, once no trial keeps anything there.
+    try { fs.rmdirSync(ckRoot); } catch { /* not empty, or never created */ }
   }
   return { reason, trials: done };
 }

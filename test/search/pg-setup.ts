@@ -86,10 +86,18 @@ export async function startPostgres(): Promise<PgServer> {
     }
   };
   const data = path.join(dir, 'data');
-  run('initdb', ['-D', data, '-A', 'trust', '-U', 'lernen', '-E', 'UTF8', '--no-sync', '--no-instructions']);
-  const port = await freePort();
-  run('pg_ctl', ['-D', data, '-l', path.join(dir, 'server.log'), '-w', '-t', '30', '-o',
-    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`, 'start']);
+  let port: number;
+  try {
+    run('initdb', ['-D', data, '-A', 'trust', '-U', 'lernen', '-E', 'UTF8', '--no-sync', '--no-instructions']);
+    port = await freePort();
+    run('pg_ctl', ['-D', data, '-l', path.join(dir, 'server.log'), '-w', '-t', '30', '-o',
+      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`, 'start']);
+  } catch (e) {
+    const log = path.join(dir, 'server.log');
+    const tail = fs.existsSync(log) ? `\n${fs.readFileSync(log, 'utf8').split('\n').slice(-10).join('\n')}` : '';
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw new Error(`${(e as Error).message}${tail}`);
+  }
   let stopped = false;
   return {
     url: `postgres://lernen@127.0.0.1:${port}/postgres`,

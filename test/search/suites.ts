@@ -23,7 +23,7 @@ export function storageSuite(storageUrl: (name: string) => string, tmp: () => st
   it('three worker processes run each trial exactly once', async () => {
     const markerDir = fs.mkdtempSync(path.join(tmp(), 'm-'));
     const s = search.study({ name: 'three', storage: storageUrl('three'), space: { x: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11] }, sampler: 'grid' });
-    const r = await s.optimize({ module: FIXTURE, export: 'sleepy', options: { epochs: 3, epochMs: 40, markerDir } }, { workers: 3 });
+    const r = await s.optimize({ module: FIXTURE, export: 'sleepy', options: { epochs: 3, epochMs: 40, markerDir } }, { workers: 3, checkpointDir: tmp() });
     await s.close();
     expect(r.trials.map((t) => t.number)).toEqual([...Array(12).keys()]);
     expect(r.trials.every((t) => t.state === 'complete' && t.attempts === 0)).toBe(true);
@@ -42,7 +42,7 @@ export function storageSuite(storageUrl: (name: string) => string, tmp: () => st
     const logs: string[] = [];
     const r = await s.optimize(
       { module: FIXTURE, export: 'sleepy', options: { epochs: 4, epochMs: 120, markerDir, killTrial: 1, killAtEpoch: 2 } },
-      { workers: 3, heartbeatMs: 200, staleMs: 2500, log: (l) => logs.push(l) },
+      { workers: 3, heartbeatMs: 200, staleMs: 2500, checkpointDir: tmp(), log: (l) => logs.push(l) },
     );
     await s.close();
     expect(r.reasons.filter((x) => x === 'worker killed by SIGKILL')).toHaveLength(1);
@@ -70,7 +70,7 @@ export function storageSuite(storageUrl: (name: string) => string, tmp: () => st
       await sleep(2);
       await t.report(1, Number(t.params.x));
       return Number(t.params.x);
-    }, { trials: 40 })));
+    }, { trials: 40, checkpointDir: tmp() })));
     await Promise.all(studies.map((st) => st.close()));
     expect(seen.sort((a, b) => a - b)).toEqual([...Array(40).keys()]);
     const trials = results[0]!.trials;
