@@ -10,6 +10,7 @@
         "native/kernels/elementwise.cc",
         "native/kernels/gemm.cc",
         "native/kernels/optim.cc",
+        "native/kernels/parallel.cc",
         "native/kernels/pool.cc",
         "native/kernels/reduce.cc",
         "native/kernels/rng.cc",

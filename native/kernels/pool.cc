@@ -1,6 +1,7 @@
 // 2-D max / average pooling over [n, c, h, w] and their backwards.
 #include "kernels.h"
 #include "loops.h"
+#include "parallel.h"
 
 namespace lernen {
 
@@ -22,9 +23,14 @@ inline Clip clipWindow(const Window2d& g, i64 oy, i64 ox) {
 
 }  // namespace
 
-void maxPool2d(const float* x, const Window2d& g, float* out, std::int32_t* idx) {
+namespace {
+
+// Planes [p0, p1) of maxPool2d, any window.
+LERNEN_CLONES
+void maxPoolPlanes(const float* __restrict x, const Window2d& g, i64 p0, i64 p1,
+                   float* __restrict out, std::int32_t* __restrict idx) {
   const i64 plane = g.h * g.w, ohw = g.oh * g.ow;
-  for (i64 p = 0; p < g.n * g.c; ++p) {
+  for (i64 p = p0; p < p1; ++p) {
     const float* xp = x + p * plane;
     float* op = out + p * ohw;
     std::int32_t* ip = idx + p * ohw;
@@ -51,15 +57,79 @@ void maxPool2d(const float* x, const Window2d& g, float* out, std::int32_t* idx)
   }
 }
 
-void maxPool2dBackward(const float* dy, const std::int32_t* idx, i64 planes, i64 hw, i64 ohw,
-                       float* dx) {
-  zero(planes * hw, dx);
-  for (i64 p = 0; p < planes; ++p) {
+// The same for 2×2 windows with stride 2 and no padding (the common case), branch-free: a
+// candidate replaces the best so far when it is larger, or NaN, unless the best already is NaN
+// (the first maximum in raster order wins; the first NaN wins over everything).
+LERNEN_CLONES
+void maxPool2x2Planes(const float* __restrict x, const Window2d& g, i64 p0, i64 p1,
+                      float* __restrict out, std::int32_t* __restrict idx) {
+  const i64 plane = g.h * g.w, ohw = g.oh * g.ow;
+  for (i64 p = p0; p < p1; ++p) {
+    const float* xp = x + p * plane;
+    float* op = out + p * ohw;
+    std::int32_t* ip = idx + p * ohw;
+    for (i64 oy = 0; oy < g.oh; ++oy) {
+      const float* r0 = xp + 2 * oy * g.w;
+      const float* r1 = r0 + g.w;
+      const std::int32_t base = static_cast<std::int32_t>(2 * oy * g.w);
+      const std::int32_t w = static_cast<std::int32_t>(g.w);
+      for (i64 ox = 0; ox < g.ow; ++ox) {
+        const std::int32_t c = static_cast<std::int32_t>(2 * ox);
+        float best = r0[2 * ox];
+        std::int32_t at = base + c;
+        const float cand[3] = {r0[2 * ox + 1], r1[2 * ox], r1[2 * ox + 1]};
+        const std::int32_t where[3] = {base + c + 1, base + w + c, base + w + c + 1};
+        for (int k = 0; k < 3; ++k) {
+          const float v = cand[k];
+          const bool take = best == best && (v > best || v != v);
+          best = take ? v : best;
+          at = take ? where[k] : at;
+        }
+        op[oy * g.ow + ox] = best;
+        ip[oy * g.ow + ox] = at;
+      }
+    }
+  }
+}
+
+// Planes [p0, p1) of maxPool2dBackward: zeros, then dx[plane, idx[o]] += dy[o].
+LERNEN_CLONES
+void maxPoolBackwardPlanes(const float* __restrict dy, const std::int32_t* __restrict idx,
+                           i64 hw, i64 ohw, i64 p0, i64 p1, float* __restrict dx) {
+  for (i64 p = p0; p < p1; ++p) {
     float* xp = dx + p * hw;
     const float* gp = dy + p * ohw;
     const std::int32_t* ip = idx + p * ohw;
+    zero(hw, xp);
     for (i64 o = 0; o < ohw; ++o) xp[ip[o]] += gp[o];
   }
+}
+
+/** Planes per thread so each gets at least ~16K floats of work. */
+inline i64 planeGrain(i64 floatsPerPlane) {
+  const i64 f = floatsPerPlane > 0 ? floatsPerPlane : 1;
+  return f >= (i64{1} << 14) ? 1 : (i64{1} << 14) / f;
+}
+
+}  // namespace
+
+void maxPool2d(const float* x, const Window2d& g, float* out, std::int32_t* idx) {
+  const bool twoByTwo = g.kh == 2 && g.kw == 2 && g.strideH == 2 && g.strideW == 2 &&
+                        g.padH == 0 && g.padW == 0;
+  parallelFor(g.n * g.c, planeGrain(g.h * g.w), [&](i64 p0, i64 p1) {
+    if (twoByTwo) {
+      maxPool2x2Planes(x, g, p0, p1, out, idx);
+    } else {
+      maxPoolPlanes(x, g, p0, p1, out, idx);
+    }
+  });
+}
+
+void maxPool2dBackward(const float* dy, const std::int32_t* idx, i64 planes, i64 hw, i64 ohw,
+                       float* dx) {
+  parallelFor(planes, planeGrain(hw), [&](i64 p0, i64 p1) {
+    maxPoolBackwardPlanes(dy, idx, hw, ohw, p0, p1, dx);
+  });
 }
 
 void avgPool2d(const float* x, const Window2d& g, float* out) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BACKENDS, JS, NATIVE } from '../helpers/backends';
-import { expectClose, guardedF32, inputF32 } from '../helpers/close';
+import { expectClose, expectIdentical, guardedF32, inputF32 } from '../helpers/close';
 import { outSize, randomF32, refCol2im, refGemm, refIm2col, type Win } from '../helpers/reference';
 
 const EACH = BACKENDS.map((b) => [b.name, b] as const);
@@ -96,6 +96,61 @@ describe.each(EACH)('fused conv2d on %s', (_name, be) => {
     expect(() => be.conv2d(new Float32Array(9), 1, 1, 3, 3, 3, 3, 1, 1, 0, 0, new Float32Array(9), 1, null, 'gelu' as never, new Float32Array(1))).toThrow(/^conv2d: act/);
     const buf = new Float32Array(9);
     expect(() => be.conv2d(buf, 1, 1, 3, 3, 3, 3, 1, 1, 0, 0, new Float32Array(9), 1, null, 'none', buf)).toThrow(/^conv2d: .*out/);
+  });
+});
+
+describe.runIf(NATIVE)('fused conv2d: chunks and threads (native)', () => {
+  // Per sample, the column matrix and GEMM output take (288 + 16)·1444·4 B ≈ 1.8 MB, so the
+  // native kernel runs this batch in chunks of 2, 2 and 1 samples (the last one in place).
+  const g = { n: 5, c: 32, h: 38, w: 38, kh: 3, kw: 3, sH: 1, sW: 1, pH: 1, pW: 1, oc: 16 };
+  const [oh, ow] = outSize(g);
+  const nout = g.n * g.oc * oh * ow;
+  const x = randomF32(g.n * g.c * g.h * g.w, 11);
+  const wt = randomF32(g.oc * g.c * 9, 12, -0.2, 0.2);
+  const b = randomF32(g.oc, 13);
+  const y = randomF32(nout, 14);
+  const dy = randomF32(nout, 15);
+
+  function run(threads: number) {
+    const prev = NATIVE!.getNumThreads();
+    NATIVE!.setNumThreads(threads);
+    try {
+      const out = { relu: new Float32Array(nout), none: new Float32Array(nout) };
+      NATIVE!.conv2d(x, ...win(g), wt, g.oc, b, 'relu', out.relu);
+      NATIVE!.conv2d(x, ...win(g), wt, g.oc, null, 'none', out.none);
+      const grads = (['relu', 'none'] as const).map((act) => {
+        const dx = new Float32Array(x.length).fill(3), dw = new Float32Array(wt.length), db = new Float32Array(g.oc);
+        NATIVE!.conv2dBackward(x, ...win(g), wt, g.oc, y, dy, act, dx, dw, db);
+        return { dx, dw, db };
+      });
+      return { out, grads };
+    } finally {
+      NATIVE!.setNumThreads(prev);
+    }
+  }
+
+  it('match the reference', () => {
+    const r = run(2);
+    expectClose(r.out.relu, refConv(x, wt, b, g, true), { atol: 1e-4, rtol: 1e-5 });
+    expectClose(r.out.none, refConv(x, wt, null, g, false), { atol: 1e-4, rtol: 1e-5 });
+    (['relu', 'none'] as const).forEach((act, i) => {
+      const ref = refConvBackward(x, wt, y, dy, g, act === 'relu');
+      expectClose(r.grads[i]!.dx, ref.dx, { atol: 1e-4, rtol: 1e-5 });
+      expectClose(r.grads[i]!.dw, ref.dw, { atol: 1e-3, rtol: 1e-5 });
+      expectClose(r.grads[i]!.db, ref.db, { atol: 1e-3, rtol: 1e-5 });
+    });
+  });
+
+  it('give the same results on 1 and 2 threads (bit-identical except the dW GEMM)', () => {
+    const one = run(1), two = run(2);
+    expectIdentical(one.out.relu, two.out.relu, 'out relu');
+    expectIdentical(one.out.none, two.out.none, 'out none');
+    one.grads.forEach((gr, i) => {
+      expectIdentical(gr.dx, two.grads[i]!.dx, `dx ${i}`);
+      expectIdentical(gr.db, two.grads[i]!.db, `db ${i}`);
+      // OpenBLAS's threaded GEMM may sum the long (n·oh·ow) dimension in another order.
+      expectClose(gr.dw, two.grads[i]!.dw, { atol: 1e-4, rtol: 1e-5 });
+    });
   });
 });
 

@@ -74,6 +74,40 @@ describe.each(EACH)('maxPool2d on %s', (_name, be) => {
   });
 });
 
+describe.runIf(NATIVE)('maxPool2d on several threads (native)', () => {
+  it('matches the reference and the one-thread result, NaNs and ties included', () => {
+    for (const g of [
+      { n: 8, c: 16, h: 24, w: 24, kh: 2, kw: 2, sH: 2, sW: 2, pH: 0, pW: 0 },
+      { n: 8, c: 16, h: 25, w: 23, kh: 3, kw: 3, sH: 2, sW: 2, pH: 1, pW: 1 },
+    ]) {
+      const [oh, ow] = outSize(g);
+      const nx = g.n * g.c * g.h * g.w, no = g.n * g.c * oh * ow;
+      // Values on a coarse grid (many ties) with a sprinkling of NaNs.
+      const x = randomF32(nx, 21, -4, 4).map((v, i) => (i % 997 === 5 ? NaN : Math.round(v)));
+      const dy = randomF32(no, 22);
+      const prev = NATIVE!.getNumThreads();
+      const res = [1, 2].map((t) => {
+        NATIVE!.setNumThreads(t);
+        try {
+          const out = new Float32Array(no), idx = new Int32Array(no), dx = new Float32Array(nx).fill(5);
+          NATIVE!.maxPool2d(x, ...args(g), out, idx);
+          NATIVE!.maxPool2dBackward(dy, idx, g.n, g.c, g.h, g.w, oh, ow, dx);
+          return { out, idx, dx };
+        } finally {
+          NATIVE!.setNumThreads(prev);
+        }
+      });
+      const ref = refMaxPool(x, g);
+      for (const r of res) {
+        expect(Array.from(r.out)).toEqual(Array.from(ref.out));
+        expect(Array.from(r.idx)).toEqual(Array.from(ref.idx));
+        expectClose(r.dx, refMaxPoolBackward(dy, ref.idx, g.n * g.c, g.h * g.w, oh * ow), { rtol: 1e-6, atol: 1e-6 });
+      }
+      expect(Array.from(res[1]!.dx)).toEqual(Array.from(res[0]!.dx));
+    }
+  });
+});
+
 describe.each(EACH)('avgPool2d on %s', (_name, be) => {
   it.each(CASES)('forward (padding counted in the divisor): %s', (_l, g) => {
     const [oh, ow] = outSize(g);

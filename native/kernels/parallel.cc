@@ -1,0 +1,131 @@
+// The thread team behind parallelFor (parallel.h).
+#include "parallel.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define LERNEN_PAUSE() _mm_pause()
+#else
+#define LERNEN_PAUSE() ((void)0)
+#endif
+
+namespace lernen {
+
+int kernelThreads() {
+  const int n = blasGetNumThreads();
+  return n < 1 ? 1 : n;
+}
+
+namespace {
+
+// A helper polls for the next job a little (a kernel often runs several parallel loops in a
+// row), first with pause, then giving its core away with sched_yield (OpenBLAS's own workers
+// wait the same way), then sleeps on the condition variable. It must never hold a core that a
+// GEMM's threads need. The caller, waiting for its helpers, polls then yields.
+constexpr int kHelperSpin = 256;
+constexpr int kHelperYields = 64;
+constexpr int kCallerSpin = 4096;
+
+class Team {
+ public:
+  Team() = default;
+  Team(const Team&) = delete;
+  Team& operator=(const Team&) = delete;
+
+  ~Team() {
+    {
+      std::lock_guard<std::mutex> lk(m_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+
+  void run(int nt, void (*task)(void*, int), void* ctx) {
+    grow(nt - 1);
+    pending_.store(nt - 1, std::memory_order_relaxed);
+    {
+      // The job and its generation change together under the lock, so a helper always reads a
+      // consistent (generation, job) pair.
+      std::lock_guard<std::mutex> lk(m_);
+      task_ = task;
+      ctx_ = ctx;
+      nt_ = nt;
+      gen_.store(gen_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    }
+    cv_.notify_all();
+    task(ctx, 0);
+    for (int i = 0; pending_.load(std::memory_order_acquire) != 0; ++i) {
+      if (i < kCallerSpin) {
+        LERNEN_PAUSE();
+      } else {
+        std::this_thread::yield();
+      }
+    }
+  }
+
+ private:
+  void grow(int helpers) {
+    while (static_cast<int>(threads_.size()) < helpers) {
+      const int idx = static_cast<int>(threads_.size()) + 1;
+      const std::uint64_t seen = gen_.load(std::memory_order_relaxed);  // before the next job
+      threads_.emplace_back([this, idx, seen] { loop(idx, seen); });
+    }
+  }
+
+  void loop(int idx, std::uint64_t seen) {
+    for (;;) {
+      for (int i = 0; i < kHelperSpin && gen_.load(std::memory_order_acquire) == seen; ++i) {
+        LERNEN_PAUSE();
+      }
+      for (int i = 0; i < kHelperYields && gen_.load(std::memory_order_acquire) == seen; ++i) {
+        std::this_thread::yield();
+      }
+      void (*task)(void*, int);
+      void* ctx;
+      int nt;
+      {
+        std::unique_lock<std::mutex> lk(m_);
+        cv_.wait(lk, [&] { return stop_ || gen_.load(std::memory_order_relaxed) != seen; });
+        if (stop_) return;
+        seen = gen_.load(std::memory_order_relaxed);
+        task = task_;
+        ctx = ctx_;
+        nt = nt_;
+      }
+      if (idx < nt) {
+        task(ctx, idx);
+        pending_.fetch_sub(1, std::memory_order_acq_rel);
+      }
+    }
+  }
+
+  std::vector<std::thread> threads_;
+  std::mutex m_;
+  std::condition_variable cv_;
+  std::atomic<std::uint64_t> gen_{0};
+  std::atomic<int> pending_{0};
+  void (*task_)(void*, int) = nullptr;
+  void* ctx_ = nullptr;
+  int nt_ = 0;
+  bool stop_ = false;
+};
+
+}  // namespace
+
+namespace detail {
+
+void runTeam(int nt, void (*task)(void* ctx, int t), void* ctx) {
+  thread_local Team team;
+  team.run(nt, task, ctx);
+}
+
+}  // namespace detail
+
+}  // namespace lernen

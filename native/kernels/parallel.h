@@ -1,0 +1,54 @@
+// Fork/join for the memory-bound kernels (im2col, col2im, scatter/gather, pooling, large
+// elementwise loops): a small team of helper threads per calling thread.
+//
+// Threading model: GEMMs run on OpenBLAS's threads; everything else runs on this team, with as
+// many threads as OpenBLAS is allowed (openblas_get_num_threads()), and only between GEMM calls
+// (a parallel region returns before the next GEMM starts), so the two never compete for cores.
+// With one thread, parallelFor is a plain call on the calling thread: no team, no atomics.
+//
+// The team is thread_local: each JS thread (main, every worker_thread) that calls a kernel gets
+// its own helpers, created on first use and joined when that thread exits. No state is shared
+// between JS threads.
+#pragma once
+
+#include "kernels.h"
+
+namespace lernen {
+
+/** Threads a parallel region may use: OpenBLAS's current thread count (≥ 1). */
+int kernelThreads();
+
+namespace detail {
+/** Runs task(ctx, t) for t in [0, nt) on nt threads (t = 0 on the caller); returns when all end. */
+void runTeam(int nt, void (*task)(void* ctx, int t), void* ctx);
+}  // namespace detail
+
+/**
+ * Calls fn(begin, end) on disjoint contiguous ranges covering [0, count), in parallel on up to
+ * kernelThreads() threads, each range holding at least `grain` items (so small loops stay on one
+ * thread). fn must not throw. Ranges are split evenly and deterministically: the same count and
+ * thread count always give the same ranges.
+ */
+template <class F>
+void parallelFor(i64 count, i64 grain, F&& fn) {
+  if (count <= 0) return;
+  if (grain < 1) grain = 1;
+  i64 nt = kernelThreads();
+  const i64 maxByGrain = count / grain;
+  if (nt > maxByGrain) nt = maxByGrain;
+  if (nt <= 1) {
+    fn(i64{0}, count);
+    return;
+  }
+  struct Ctx {
+    F* fn;
+    i64 count, nt;
+  } ctx{&fn, count, nt};
+  detail::runTeam(static_cast<int>(nt), [](void* p, int t) {
+    const Ctx& c = *static_cast<Ctx*>(p);
+    const i64 begin = c.count * t / c.nt, end = c.count * (t + 1) / c.nt;
+    if (begin < end) (*c.fn)(begin, end);
+  }, &ctx);
+}
+
+}  // namespace lernen
