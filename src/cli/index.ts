@@ -1,6 +1,7 @@
 import { doctor, formatDoctor } from '../doctor';
 import { UsageError, parseFlags } from './args';
 import { benchCommand } from './bench';
+import { searchCommand, studyCommand, workerCommand } from './search';
 import { evalCommand, trainCommand } from './train';
 
 const USAGE = `usage: lernen <command> [flags]
@@ -16,6 +17,12 @@ commands:
   eval --model FILE [--data DIR] [--json]   test accuracy and confusion matrix of a saved model
   doctor [--parity] [--json]   which backend runs and why; --parity compares native and JS
   bench [--workloads w1,cnn --backends native1,native2,js,tfjs-cpu,tfjs-wasm,torch --reps N --batches N --full --measure speed,rss,alloc,tta]   epoch time vs TF.js and PyTorch, memory, time to accuracy -> docs/benchmarks.md
+  search --space FILE|JSON --study NAME [--budget 10m --trial-budget 60s --trials N
+        --sampler grid|random|tpe --pruner none|median|asha|hyperband --rungs epochs|seconds
+        --workers N --storage sqlite:F|postgres://... --model mlp|cnn --max-epochs N --subset N]
+                               hyperparameter search under a wall-clock budget
+  worker --storage URL --study NAME   join a study from another machine
+  study show|report --storage URL --study NAME [--json] [--out DIR]   a study's trials, best, report
   help                         this text`;
 
 /** Runs the CLI; resolves to the exit code. Usage errors print one line and return 2. */
@@ -35,6 +42,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       case 'eval':
         return await evalCommand(rest);
       case 'bench': return await benchCommand(rest);
+      case 'search': return await searchCommand(rest);
+      case 'worker': return await workerCommand(rest);
+      case 'study': return await studyCommand(rest);
       case undefined:
       case 'help':
       case '--help':
