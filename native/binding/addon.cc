@@ -68,6 +68,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"randUniform", guarded<RandUniform>},
       {"randNormal", guarded<RandNormal>},
       {"dropoutMask", guarded<DropoutMask>},
+      {"dropout", guarded<Dropout>},
       {"setNumThreads", guarded<SetNumThreads>},
       {"getNumThreads", guarded<GetNumThreads>},
       {"info", guarded<Info>},

@@ -47,6 +47,7 @@ Napi::Value RmspropStep(const Napi::CallbackInfo& info);
 Napi::Value RandUniform(const Napi::CallbackInfo& info);
 Napi::Value RandNormal(const Napi::CallbackInfo& info);
 Napi::Value DropoutMask(const Napi::CallbackInfo& info);
+Napi::Value Dropout(const Napi::CallbackInfo& info);
 // threads.cc
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info);
 Napi::Value GetNumThreads(const Napi::CallbackInfo& info);

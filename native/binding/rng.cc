@@ -1,4 +1,4 @@
-// randUniform, randNormal, dropoutMask: xoshiro128** with the state held by the caller.
+// randUniform, randNormal, dropoutMask, dropout: xoshiro128** with the state held by the caller.
 #include "entries.h"
 #include "validate.h"
 
@@ -52,6 +52,24 @@ Napi::Value DropoutMask(const Napi::CallbackInfo& info) {
   args.need(mask, n, "n");
   args.noOverlap({Args::span(st, 4, true), Args::span(mask, n, true)});
   lernen::dropoutMask(st.data, mask.data, n, p);
+  return info.Env().Undefined();
+}
+
+Napi::Value Dropout(const Napi::CallbackInfo& info) {
+  Args args(info, "dropout", 6, 6);
+  const auto st = state(args, 0);
+  const auto x = args.f32(1, "x");
+  const i64 n = args.size(2, "n");
+  const double p = args.numberIn(3, "p", 0.0, 1.0, true);
+  const auto out = args.f32(4, "out");
+  const auto mask = args.f32(5, "mask");
+  args.need(x, n, "n");
+  args.need(out, n, "n");
+  args.need(mask, n, "n");
+  args.noOverlap({Args::span(st, 4, true), Args::span(x, n, false), Args::span(out, n, true),
+                  Args::span(mask, n, true)},
+                 {{"out", "x"}});
+  lernen::dropout(st.data, x.data, n, p, out.data, mask.data);
   return info.Env().Undefined();
 }
 

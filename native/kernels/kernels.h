@@ -161,5 +161,7 @@ void randUniform(std::uint32_t* state, float* out, i64 n, double lo, double hi);
 void randNormal(std::uint32_t* state, float* out, i64 n, double mean, double std);
 /** p in [0, 1). */
 void dropoutMask(std::uint32_t* state, float* mask, i64 n, double p);
+/** The same mask, and out[i] = x[i]·mask[i] in the same pass; out may equal x. */
+void dropout(std::uint32_t* state, const float* x, i64 n, double p, float* out, float* mask);
 
 }  // namespace lernen

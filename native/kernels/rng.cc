@@ -4,7 +4,8 @@
 // Rounding, spelled out so the JS twin can match it exactly:
 //   uniform: lo' = f32(lo), hi' = f32(hi); out = f32(lo' + f32(f32(hi' − lo')·f))  (float32 ops)
 //   normal:  z in float64 (sqrt, log, cos, sin of doubles), out = f32(mean + std·z) in float64
-//   dropout: keep iff double(f) ≥ p; the kept value is f32(1/(1 − p)) computed in float64
+//   dropout: keep iff double(f) ≥ p; the kept value is f32(1/(1 − p)) computed in float64;
+//            the fused kernel writes that mask and out = f32(x·mask)
 // This file is never compiled with FMA contraction (-ffp-contract=off in both build files).
 #include <cmath>
 
@@ -64,10 +65,27 @@ void randNormal(std::uint32_t* state, float* out, i64 n, double mean, double std
   g.store(state);
 }
 
+// keep iff double(f) ≥ p for f = (u >> 8)·2⁻²⁴: as (u >> 8) is an integer k, that is
+// k ≥ ceil(p·2²⁴) (p·2²⁴ is exact in double), an integer compare with no conversion.
+inline std::uint32_t keepThreshold(double p) { return std::uint32_t(std::ceil(p * 0x1p24)); }
+
 void dropoutMask(std::uint32_t* state, float* mask, i64 n, double p) {
   Xoshiro128ss g(state);
   const float keep = float(1.0 / (1.0 - p));
-  for (i64 i = 0; i < n; ++i) mask[i] = double(g.uniform()) >= p ? keep : 0.0f;
+  const std::uint32_t t = keepThreshold(p);
+  for (i64 i = 0; i < n; ++i) mask[i] = (g.next() >> 8) >= t ? keep : 0.0f;
+  g.store(state);
+}
+
+void dropout(std::uint32_t* state, const float* x, i64 n, double p, float* out, float* mask) {
+  Xoshiro128ss g(state);
+  const float keep = float(1.0 / (1.0 - p));
+  const std::uint32_t t = keepThreshold(p);
+  for (i64 i = 0; i < n; ++i) {
+    const float m = (g.next() >> 8) >= t ? keep : 0.0f;
+    mask[i] = m;
+    out[i] = x[i] * m;
+  }
   g.store(state);
 }
 

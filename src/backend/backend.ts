@@ -274,6 +274,13 @@ export interface Backend {
    */
   dropoutMask(state: Uint32Array, mask: Float32Array, n: number, p: number): void;
 
+  /**
+   * Fused inverted dropout: the mask of `dropoutMask` (same stream, same values) written into
+   * `mask`, and out[i] = x[i]·mask[i], in one pass. out may alias x; mask may not alias either.
+   */
+  dropout(state: Uint32Array, x: Float32Array, n: number, p: number, out: Float32Array,
+    mask: Float32Array): void;
+
   // ---------------------------------------------------------------- threads / info
   /** Number of threads the backend's heavy kernels may use (BLAS threads for native). */
   setNumThreads(n: number): void;

@@ -101,6 +101,8 @@ export interface LernenBinding {
   randUniform(state: Uint32Array, out: Float32Array, n: number, lo: number, hi: number): void;
   randNormal(state: Uint32Array, out: Float32Array, n: number, mean: number, std: number): void;
   dropoutMask(state: Uint32Array, mask: Float32Array, n: number, p: number): void;
+  dropout(state: Uint32Array, x: Float32Array, n: number, p: number, out: Float32Array,
+    mask: Float32Array): void;
 
   /** openblas_set_num_threads; n is an integer in [1, 1024]. */
   setNumThreads(n: number): void;
@@ -114,6 +116,6 @@ export const BINDING_FUNCTIONS: readonly (keyof LernenBinding)[] = [
   'reduce', 'softmax', 'softmaxBackward', 'softmaxCrossEntropy', 'softmaxCrossEntropyBackward',
   'biasAct', 'biasActBackward', 'im2col', 'col2im', 'conv2d', 'conv2dBackward', 'maxPool2d', 'maxPool2dBackward',
   'avgPool2d', 'avgPool2dBackward', 'batchNorm', 'batchNormBackward', 'sgdStep', 'adamStep',
-  'rmspropStep', 'randUniform', 'randNormal', 'dropoutMask', 'setNumThreads', 'getNumThreads',
+  'rmspropStep', 'randUniform', 'randNormal', 'dropoutMask', 'dropout', 'setNumThreads', 'getNumThreads',
   'info',
 ];

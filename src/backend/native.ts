@@ -172,6 +172,9 @@ export function createNativeBackend(addon: unknown): Backend {
     dropoutMask(state, mask, n, p) {
       b.dropoutMask(state, mask, n, p);
     },
+    dropout(state, x, n, p, out, mask) {
+      b.dropout(state, x, n, p, out, mask);
+    },
 
     setNumThreads(n) {
       b.setNumThreads(n);

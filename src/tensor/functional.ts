@@ -158,9 +158,8 @@ export function dropout(x: Tensor, p = 0.5, training = true, generator?: Generat
   if (!training || p === 0) return x;
   if (p === 1) return x.mul(0);
   const mask = new Float32Array(x.size);
-  backend().dropoutMask((generator ?? defaultGenerator()).state, mask, x.size, p);
   const out = new Float32Array(x.size);
-  backend().binary('mul', x.data, [x.size], mask, [x.size], out, [x.size]);
+  backend().dropout((generator ?? defaultGenerator()).state, x.data, x.size, p, out, mask);
   return result('dropout', out, x.shape, [x], (g) => {
     const dx = new Float32Array(x.size);
     backend().binary('mul', g, [x.size], mask, [x.size], dx, [x.size]);

@@ -231,6 +231,8 @@ export const SPECS: Spec[] = [
     make: (r, a) => { const n = r.int(1, 20); return [a.state(), a.f32(n), n, 0, 1]; } },
   { name: 'dropoutMask', kinds: ['state', 'f32', 'size', 'num'],
     make: (r, a) => { const n = r.int(1, 20); return [a.state(), a.f32(n), n, 0.5]; } },
+  { name: 'dropout', kinds: ['state', 'f32', 'size', 'num', 'f32', 'f32'],
+    make: (r, a) => { const n = r.int(1, 20); return [a.state(), a.f32(n), n, 0.5, a.f32(n), a.f32(n)]; } },
   { name: 'setNumThreads', kinds: ['size'], make: () => [1] },
 ];
 

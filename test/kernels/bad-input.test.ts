@@ -264,6 +264,11 @@ add('conv2dBackward', 'dw too short', 'dw', () => [F(16), ...win, F(18), 2, F(8)
 add('conv2dBackward', 'dx the same memory as dy', 'dx', () => { const d = F(16); return [F(16), ...win, F(18), 2, F(8), d, 'none', d, null, null]; });
 add('dropoutMask', 'negative p', 'p', () => [state(), F(4), 4, -0.1]);
 add('dropoutMask', 'mask too short', 'mask', () => [state(), F(3), 4, 0.5]);
+add('dropout', 'p = 1', 'p', () => [state(), F(4), 4, 1, F(4), F(4)]);
+add('dropout', 'x too short', 'x', () => [state(), F(3), 4, 0.5, F(4), F(4)]);
+add('dropout', 'mask too short', 'mask', () => [state(), F(4), 4, 0.5, F(4), F(3)]);
+add('dropout', 'mask the same memory as out', 'mask', () => { const o = F(4); return [state(), F(4), 4, 0.5, o, o]; });
+add('dropout', 'out partially overlapping x', 'out', () => { const [x, o] = overlapping(4, 2, 4); return [state(), x, 4, 0.5, o, F(4)]; });
 add('setNumThreads', '0 threads', 'n', () => [0]);
 add('setNumThreads', 'fractional threads', 'n', () => [1.5]);
 

@@ -173,12 +173,32 @@ describe.each(EACH)('random kernels on %s', (_name, be) => {
     }
   });
 
+  it('dropout: the dropoutMask stream and values, out = x·mask, in place allowed', () => {
+    for (const p of [0, 0.2, 0.5]) {
+      const n = 5003;
+      const x = Float32Array.from({ length: n }, (_, i) => Math.sin(i) * 3 - (i % 7 === 0 ? Infinity : 0));
+      const st = seedState(11), st2 = seedState(11);
+      const mask = guardedF32(n), out = guardedF32(n), want = new Float32Array(n);
+      be.dropout(st, x, n, p, out.buf, mask.buf);
+      mask.check();
+      out.check();
+      be.dropoutMask(st2, want, n, p);
+      expectIdentical(mask.data, Array.from(want), `${be.name} dropout mask p=${p}`);
+      expectIdentical(out.data, Array.from(x, (v, i) => Math.fround(v * want[i]!)), `${be.name} dropout out p=${p}`);
+      expect(Array.from(st)).toEqual(Array.from(st2));
+      const inPlace = x.slice(), m2 = new Float32Array(n);
+      be.dropout(seedState(11), inPlace, n, p, inPlace, m2);
+      expectIdentical(inPlace, Array.from(out.data), `${be.name} dropout in place p=${p}`);
+    }
+  });
+
   it('n = 0 leaves the state alone', () => {
     const st = seedState(3);
     const before = Array.from(st);
     be.randUniform(st, new Float32Array(0), 0, 0, 1);
     be.randNormal(st, new Float32Array(0), 0, 0, 1);
     be.dropoutMask(st, new Float32Array(0), 0, 0.5);
+    be.dropout(st, new Float32Array(0), 0, 0.5, new Float32Array(0), new Float32Array(0));
     expect(Array.from(st)).toEqual(before);
   });
 });
@@ -195,6 +215,11 @@ describe.runIf(NATIVE)('random kernels: native vs js directly', () => {
       NATIVE!.dropoutMask(sn, an, n, 0.3);
       JS.dropoutMask(sj, aj, n, 0.3);
       expectIdentical(an, aj, `dropout seed ${seed}`);
+      const x = Float32Array.from(an, (v, i) => v - i * 0.25), on = new Float32Array(n), oj = new Float32Array(n);
+      NATIVE!.dropout(sn, x, n, 0.25, on, an);
+      JS.dropout(sj, x, n, 0.25, oj, aj);
+      expectIdentical(an, aj, `fused dropout mask seed ${seed}`);
+      expectIdentical(on, oj, `fused dropout out seed ${seed}`);
       NATIVE!.randNormal(sn, an, n, 0, 1);
       JS.randNormal(sj, aj, n, 0, 1);
       expectClose(an, aj, { rtol: 1.2e-7, atol: 1e-7, label: `normal seed ${seed}` });

@@ -242,6 +242,8 @@ const SPECS: Spec[] = [
     make: (r, a) => { const n = r.int(1, 20); return [a.state(), a.f32(n), n, 0, 1]; } },
   { name: 'dropoutMask', kinds: ['state', 'f32', 'size', 'num'],
     make: (r, a) => { const n = r.int(1, 20); return [a.state(), a.f32(n), n, 0.5]; } },
+  { name: 'dropout', kinds: ['state', 'f32', 'size', 'num', 'f32', 'f32'],
+    make: (r, a) => { const n = r.int(1, 20); return [a.state(), a.f32(n), n, 0.5, a.f32(n), a.f32(n)]; } },
   { name: 'setNumThreads', kinds: ['size'], make: () => [1] },
 ];
 
@@ -365,6 +367,7 @@ describe('bad arguments: specific rules and messages', () => {
     ['rmspropStep', [3, f(3), f(3), f(3), null, null, 0.1, 0.99, 1e-8, 0, 0, true], /^rmspropStep: gAvg must be a Float32Array when centered$/],
     ['randUniform', [new Uint32Array(4), f(3), 3, 0, 1], /^randUniform: state is all zeros/],
     ['dropoutMask', [Uint32Array.from([1, 2, 3, 4]), f(3), 3, 1], /^dropoutMask: p must be in \[0, 1\) but got 1$/],
+    ['dropout', [Uint32Array.from([1, 2, 3, 4]), f(3), 3, 0.5, f(3), f(2)], /^dropout: buffer mask has 2 elements but n = 3 are required$/],
     ['setNumThreads', [0], /^setNumThreads: n must be an integer ≥ 1 but got 0$/],
   ];
   for (const [name, args, message] of cases) {
@@ -401,6 +404,10 @@ describe('bad arguments: specific rules and messages', () => {
     const st = new Uint32Array(shared, 0, 4);
     st.set([1, 2, 3, 4]);
     expect(() => raw.randUniform(st, new Float32Array(shared, 0, 8), 8, 0, 1)).toThrow(/^randUniform: (state overlaps out|out overlaps state)/);
+    // dropout: out may be x (in place), the mask may alias neither.
+    raw.dropout(Uint32Array.from([1, 2, 3, 4]), buf.subarray(0, 8), 8, 0.5, buf.subarray(0, 8), buf.subarray(8, 16));
+    expect(() => raw.dropout(Uint32Array.from([1, 2, 3, 4]), buf.subarray(0, 8), 8, 0.5, buf.subarray(16, 24), buf.subarray(4, 12)))
+      .toThrow(/^dropout: mask overlaps x/);
   });
 
   it('a refused call writes nothing', () => {

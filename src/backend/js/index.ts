@@ -14,7 +14,7 @@ import { gemm, gemmBatched } from './gemm';
 import { adamStep, rmspropStep, sgdStep } from './optim';
 import { avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward } from './pool';
 import { reduce } from './reduce';
-import { dropoutMask, randNormal, randUniform } from './rng';
+import { dropout, dropoutMask, randNormal, randUniform } from './rng';
 import {
   softmax, softmaxBackward, softmaxCrossEntropy, softmaxCrossEntropyBackward,
 } from './softmax';
@@ -53,6 +53,7 @@ export function createJsBackend(): Backend {
     randUniform,
     randNormal,
     dropoutMask,
+    dropout,
     setNumThreads(n: number): void {
       checkPositive('setNumThreads', 'n', n);
     },

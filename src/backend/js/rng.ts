@@ -7,9 +7,10 @@
  *   randUniform: lo' = f32(lo), hi' = f32(hi), out = f32(lo' + f32(f32(hi' − lo')·f));
  *   randNormal: z from Box–Muller in float64 (u1 = 2⁻²⁴ when 0; θ = 2π·u2), out = f32(mean +
  *     std·z) with mean + std·z in float64; pairs (z0 = r·cos θ, z1 = r·sin θ), u1 drawn first;
- *   dropoutMask: keep iff f ≥ p compared in float64; the kept value is f32(1/(1 − p)).
+ *   dropoutMask: keep iff f ≥ p compared in float64; the kept value is f32(1/(1 − p));
+ *   dropout: the same mask, and out = f32(x·mask).
  */
-import { checkF32, checkNoAlias, checkFinite, checkRange, checkSize, checkU32, fail } from '../validate';
+import { checkExactAliasOr, checkF32, checkNoAlias, checkFinite, checkRange, checkSize, checkU32, fail } from '../validate';
 
 const fround = Math.fround;
 const TWO_POW_M24 = 1 / 16777216;
@@ -102,5 +103,28 @@ export function dropoutMask(state: Uint32Array, mask: Float32Array, n: number, p
   const keep = fround(1 / (1 - p));
   load(state);
   for (let i = 0; i < n; i++) mask[i] = uniform() >= p ? keep : 0;
+  store(state);
+}
+
+export function dropout(state: Uint32Array, x: Float32Array, n: number, p: number,
+  out: Float32Array, mask: Float32Array): void {
+  const K = 'dropout';
+  checkState(K, state);
+  checkOut(K, 'out', state, out, n);
+  checkF32(K, 'x', x, n, 'n');
+  checkF32(K, 'mask', mask, n, 'n');
+  checkRange(K, 'p', p, 0, 1, true);
+  checkNoAlias(K, 'mask', mask, n, 'state', state, 4);
+  checkNoAlias(K, 'mask', mask, n, 'x', x, n);
+  checkNoAlias(K, 'mask', mask, n, 'out', out, n);
+  checkNoAlias(K, 'state', state, 4, 'x', x, n);
+  checkExactAliasOr(K, 'out', out, n, 'x', x, n, true);
+  const keep = fround(1 / (1 - p));
+  load(state);
+  for (let i = 0; i < n; i++) {
+    const m = uniform() >= p ? keep : 0;
+    mask[i] = m;
+    out[i] = x[i]! * m;
+  }
   store(state);
 }
