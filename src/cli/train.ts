@@ -54,11 +54,23 @@ function checkDataDir(cmd: string, dir: string): void {
   if (!st.isDirectory()) throw new UsageError(`${cmd}: --data ${dir}: not a directory`);
   const missing = IDX_NAMES.filter((n) => !fs.existsSync(path.join(dir, n)) && !fs.existsSync(path.join(dir, `${n}.gz`)));
   if (missing.length) throw new UsageError(`${cmd}: --data ${dir}: missing ${missing.join(', ')}`);
+  // A FIFO would block the reader forever, a device could feed it without end.
+  for (const n of IDX_NAMES) {
+    const f = fs.existsSync(path.join(dir, n)) ? path.join(dir, n) : path.join(dir, `${n}.gz`);
+    if (!fs.statSync(f).isFile()) throw new UsageError(`${cmd}: --data ${dir}: ${path.basename(f)} is not a regular file`);
+  }
+}
+
+/** mkdir -p one level at a time: Node 20's recursive mkdir loops forever under /proc. */
+function makeDirs(dir: string): void {
+  if (fs.existsSync(dir)) return;
+  makeDirs(path.dirname(dir));
+  fs.mkdirSync(dir);
 }
 
 function checkOutDir(cmd: string, dir: string): void {
   try {
-    fs.mkdirSync(dir, { recursive: true });
+    makeDirs(dir);
     const probe = path.join(dir, `.lernen-write-test-${process.pid}`);
     fs.writeFileSync(probe, '');
     fs.unlinkSync(probe);
@@ -234,6 +246,7 @@ export async function evalCommand(argv: readonly string[]): Promise<number> {
   if (!f.model) throw new UsageError(`${cmd}: --model FILE is required`);
   const file = path.resolve(String(f.model));
   if (!fs.existsSync(file)) throw new UsageError(`${cmd}: --model ${f.model}: no such file`);
+  if (!fs.statSync(file).isFile()) throw new UsageError(`${cmd}: --model ${f.model}: not a regular file`);
   const data = f.data === undefined ? mnistDir() : path.resolve(String(f.data));
   checkDataDir(cmd, data);
   setBackend(oneOf(cmd, 'backend', f.backend ?? 'native', ['native', 'js'] as const));
@@ -245,7 +258,11 @@ export async function evalCommand(argv: readonly string[]): Promise<number> {
   }
   const po = (state.meta.presetOptions ?? {}) as Record<string, number | null>;
   const model = buildPreset(preset as PresetName, Object.fromEntries(Object.entries(po).filter(([, v]) => typeof v === 'number')));
-  model.loadStateDict(state.stateDict);
+  try {
+    model.loadStateDict(state.stateDict);
+  } catch (e) {
+    throw new UsageError(`${cmd}: --model ${f.model} does not hold a ${preset} network: ${(e as Error).message.replace(/\s*\n\s*/g, '; ')}`);
+  }
   const testSet = data === mnistDir() ? loadMnist({ split: 'test' }) : loadIdxDataset(data).test;
   const normalize = state.meta.normalize === 'mnist' ? 'mnist' as const : false as const;
   const loader = new DataLoader(testSet, { batchSize: 1000, normalize });
