@@ -26,7 +26,7 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 interface Summary {
   seed: number; cases: number; returned: number; threw: number; compared: number;
   byKernel: Record<string, { returned: number; threw: number }>;
-  attacks: Record<string, number>; knownHits: Record<string, number>; failures: string[];
+  attacks: Record<string, number>; knownHits: Record<string, number>; failures: string[]; exports: string[];
 }
 
 function runBatch(seed: number): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string; log: string }> {
@@ -42,7 +42,7 @@ function runBatch(seed: number): Promise<{ code: number | null; signal: string |
   });
 }
 
-const totals = { cases: 0, returned: 0, threw: 0, compared: 0, kernels: new Set<string>(), attacks: {} as Record<string, number>, known: {} as Record<string, number> };
+const totals = { exports: [] as string[], cases: 0, returned: 0, threw: 0, compared: 0, kernels: new Set<string>(), attacks: {} as Record<string, number>, known: {} as Record<string, number> };
 
 describe(`native boundary fuzz (base seed ${BASE}, ${BATCHES} batches of ${RUNS})`, () => {
   for (let b = 0; b < BATCHES; b++) {
@@ -62,6 +62,7 @@ describe(`native boundary fuzz (base seed ${BASE}, ${BATCHES} batches of ${RUNS}
       expect(s.returned).toBeGreaterThan(RUNS / 10);
       expect(s.threw).toBeGreaterThan(RUNS / 2);
       expect(s.compared).toBeGreaterThan(RUNS / 10);
+      totals.exports = s.exports;
       totals.cases += s.cases;
       totals.returned += s.returned;
       totals.threw += s.threw;
@@ -73,6 +74,8 @@ describe(`native boundary fuzz (base seed ${BASE}, ${BATCHES} batches of ${RUNS}
   }
 
   it('covered every entry point', () => {
+    // Every function the addon exports is in the spec table (a new kernel needs its row).
+    expect(totals.exports.filter((k) => k !== 'getNumThreads' && k !== 'info' && !SPECS.some((s) => s.name === k))).toEqual([]);
     expect([...totals.kernels].sort()).toEqual(SPECS.map((s) => s.name).sort());
     const attacks = Object.entries(totals.attacks).map(([k, v]) => `${k} ${v}`).join(', ');
     record('native-fuzz', {
