@@ -1,15 +1,36 @@
+import { isGradEnabled } from '../tensor/autograd';
 import { ValueError } from '../tensor/errors';
 import type { Tensor } from '../tensor/tensor';
-import { ReLU } from './activation';
+import { GELU, Identity, LeakyReLU, ReLU, Sigmoid, Tanh } from './activation';
 import { Conv2d } from './conv';
+import { Dropout } from './dropout';
+import { Flatten } from './flatten';
 import { Linear } from './linear';
 import { Module } from './module';
+import { AvgPool2d, MaxPool2d } from './pooling';
+
+/**
+ * Built-in layers whose forward keeps no reference to its input or output outside the autograd
+ * graph (the exact classes, not subclasses, and not with a replaced forward/call).
+ */
+const PLAIN: ReadonlySet<unknown> = new Set<unknown>([
+  Linear, Conv2d, ReLU, LeakyReLU, Sigmoid, Tanh, GELU, Identity, Dropout, Flatten, MaxPool2d, AvgPool2d,
+]);
+
+function isPlain(m: Module): boolean {
+  const ctor = m.constructor as { prototype: Module };
+  return PLAIN.has(ctor) && m.forward === ctor.prototype.forward && m.call === Module.prototype.call;
+}
 
 /**
  * Runs modules in order; children are keyed "0", "1", … (or by the names of a record passed
- * as the only argument). A Linear directly followed by a ReLU runs as one fused
- * linear + bias + ReLU kernel call (same values and gradients, one pass less); set
- * `fuse = false` to run them separately.
+ * as the only argument). A Linear (or Conv2d) directly followed by a ReLU runs as one fused
+ * kernel call (same values and gradients, one pass less); set `fuse = false` to run them
+ * separately.
+ *
+ * An activation passed between two built-in layers (Linear, Conv2d, activations, Dropout,
+ * Flatten, pooling) is referenced by nothing but the autograd graph: its buffer is reused for
+ * later steps once backward() has freed the graph (the returned output never is).
  *
  * ```ts
  * const mlp = new nn.Sequential(new nn.Linear(784, 128), new nn.ReLU(), new nn.Linear(128, 10));
@@ -50,14 +71,29 @@ export class Sequential extends Module {
 
   forward(x: Tensor): Tensor {
     const mods = this.children();
+    const input = x;
+    // Activations produced by a plain layer and consumed by a plain layer.
+    const between: Tensor[] = [];
+    let producedByPlain = false;
     for (let i = 0; i < mods.length; i++) {
       const m = mods[i]!;
       const next = mods[i + 1];
-      if (this.fuse && next && (m.constructor === Linear || m.constructor === Conv2d) && next.constructor === ReLU) {
+      const fused = this.fuse && next !== undefined && (m.constructor === Linear || m.constructor === Conv2d) &&
+        next.constructor === ReLU;
+      const plain = isPlain(m) && (!fused || isPlain(next));
+      if (producedByPlain && plain) between.push(x);
+      if (fused) {
         x = (m as Linear | Conv2d).forwardActivation(x, 'relu');
         i++;
       } else {
         x = m.call(x);
+      }
+      producedByPlain = plain;
+    }
+    if (isGradEnabled()) {
+      // Views share buffers (Flatten, an identity Dropout): never the input's or the output's.
+      for (const t of between) {
+        if (t.requiresGrad && t.data.buffer !== input.data.buffer && t.data.buffer !== x.data.buffer) t._recycle = true;
       }
     }
     return x;

@@ -7,8 +7,9 @@ import { backend } from '../backend';
 import type { Activation } from '../backend/backend';
 import { ShapeError, ValueError, fmtShape } from './errors';
 import { Generator, defaultGenerator } from './random';
+import { alloc, allocInt32, release } from './pool';
 import { numel } from './shape';
-import { Tensor, accumulate, ensureGrad, result } from './tensor';
+import { Tensor, accumulate, ensureGrad, gradForWrite, result } from './tensor';
 
 export type Reduction = 'mean' | 'sum' | 'none';
 
@@ -35,7 +36,7 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null, ac
   }
   const rows = x.size / inF;
   const be = backend();
-  const y = new Float32Array(rows * outF);
+  const y = alloc(rows * outF);
   be.gemm(false, true, rows, outF, inF, 1, x.data, weight.data, 0, y);
   if (bias || act !== 'none') be.biasAct(y, bias ? bias.data : new Float32Array(outF), rows, outF, 1, act, y);
   const shape = [...x.shape.slice(0, -1), outF];
@@ -44,21 +45,21 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null, ac
     const bk = backend();
     let gy = g;
     if (act !== 'none' || (bias && bias.requiresGrad)) {
-      gy = new Float32Array(g.length);
+      gy = act !== 'none' ? alloc(g.length) : g;  // without an activation, biasActBackward only reads
       let db: Float32Array | null = null;
       if (bias && bias.requiresGrad) { ensureGrad(bias); db = bias.grad!.data; }
       bk.biasActBackward(y, g, rows, outF, 1, act, gy, db);
     }
     if (x.requiresGrad) {
-      const dx = new Float32Array(x.size);
+      const dx = alloc(x.size);
       bk.gemm(false, false, rows, inF, outF, 1, gy, weight.data, 0, dx);
       accumulate(x, dx, true);
     }
     if (weight.requiresGrad) {
-      const had = weight.grad !== null;
-      ensureGrad(weight);
-      bk.gemm(true, false, outF, inF, rows, 1, gy, x.data, had ? 1 : 0, weight.grad!.data);
+      const dw = gradForWrite(weight);
+      bk.gemm(true, false, outF, inF, rows, 1, gy, x.data, dw.beta, dw.buf);
     }
+    if (gy !== g) release(gy);
   });
 }
 
@@ -90,7 +91,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
   if (oh < 1 || ow < 1) {
     throw new ShapeError(`conv2d: kernel ${kh}x${kw} does not fit input ${h}x${w} with padding ${ph},${pw}`);
   }
-  const y = new Float32Array(n * oc * oh * ow);
+  const y = alloc(n * oc * oh * ow);
   backend().conv2d(x.data, n, c, h, w, kh, kw, sh, sw, ph, pw, weight.data, oc, bias ? bias.data : null, act, y);
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return result('conv2d', y, [n, oc, oh, ow], inputs, (g) => {
@@ -98,7 +99,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
     let db: Float32Array | null = null;
     if (weight.requiresGrad) { ensureGrad(weight); dw = weight.grad!.data; }
     if (bias?.requiresGrad) { ensureGrad(bias); db = bias.grad!.data; }
-    const dx = x.requiresGrad ? new Float32Array(x.size) : null;
+    const dx = x.requiresGrad ? alloc(x.size) : null;
     backend().conv2dBackward(x.data, n, c, h, w, kh, kw, sh, sw, ph, pw, weight.data, oc, y, g, act, dx, dw, db);
     if (dx) accumulate(x, dx, true);
   });
@@ -125,23 +126,23 @@ function poolGeometry(op: string, x: Tensor, kernel: number | readonly [number, 
 /** Max pooling; stride defaults to the kernel size (PyTorch). */
 export function maxPool2d(x: Tensor, kernel: number | readonly [number, number], opts: Pool2dOptions = {}): Tensor {
   const { n, c, h, w, kh, kw, sh, sw, ph, pw, oh, ow } = poolGeometry('maxPool2d', x, kernel, opts);
-  const out = new Float32Array(n * c * oh * ow);
-  const idx = new Int32Array(out.length);
+  const out = alloc(n * c * oh * ow);
+  const idx = allocInt32(out.length);
   backend().maxPool2d(x.data, n, c, h, w, kh, kw, sh, sw, ph, pw, out, idx);
   return result('maxPool2d', out, [n, c, oh, ow], [x], (g) => {
-    const dx = new Float32Array(x.size);
+    const dx = alloc(x.size);
     backend().maxPool2dBackward(g, idx, n, c, h, w, oh, ow, dx);
     accumulate(x, dx, true);
-  });
+  }, [idx]);
 }
 
 /** Average pooling (zero padding counts in the divisor); stride defaults to the kernel size. */
 export function avgPool2d(x: Tensor, kernel: number | readonly [number, number], opts: Pool2dOptions = {}): Tensor {
   const { n, c, h, w, kh, kw, sh, sw, ph, pw, oh, ow } = poolGeometry('avgPool2d', x, kernel, opts);
-  const out = new Float32Array(n * c * oh * ow);
+  const out = alloc(n * c * oh * ow);
   backend().avgPool2d(x.data, n, c, h, w, kh, kw, sh, sw, ph, pw, out);
   return result('avgPool2d', out, [n, c, oh, ow], [x], (g) => {
-    const dx = new Float32Array(x.size);
+    const dx = alloc(x.size);
     backend().avgPool2dBackward(g, n, c, h, w, kh, kw, sh, sw, ph, pw, dx);
     accumulate(x, dx, true);
   });
@@ -157,14 +158,14 @@ export function dropout(x: Tensor, p = 0.5, training = true, generator?: Generat
   }
   if (!training || p === 0) return x;
   if (p === 1) return x.mul(0);
-  const mask = new Float32Array(x.size);
-  const out = new Float32Array(x.size);
+  const mask = alloc(x.size);
+  const out = alloc(x.size);
   backend().dropout((generator ?? defaultGenerator()).state, x.data, x.size, p, out, mask);
   return result('dropout', out, x.shape, [x], (g) => {
-    const dx = new Float32Array(x.size);
+    const dx = alloc(x.size);
     backend().binary('mul', g, [x.size], mask, [x.size], dx, [x.size]);
     accumulate(x, dx, true);
-  });
+  }, [mask]);
 }
 
 export interface BatchNormArgs {
@@ -196,7 +197,7 @@ export function batchNorm(x: Tensor, a: BatchNormArgs): Tensor {
   }
   const gamma = a.weight ?? null;
   const beta = a.bias ?? null;
-  const out = new Float32Array(x.size);
+  const out = alloc(x.size);
   const mean = new Float32Array(ch);
   const invStd = new Float32Array(ch);
   backend().batchNorm(x.data, outer, ch, inner, gamma?.data ?? null, beta?.data ?? null,
@@ -215,7 +216,7 @@ export function batchNorm(x: Tensor, a: BatchNormArgs): Tensor {
     let db: Float32Array | null = null;
     if (gamma?.requiresGrad) { ensureGrad(gamma); dg = gamma.grad!.data; }
     if (beta?.requiresGrad) { ensureGrad(beta); db = beta.grad!.data; }
-    const dx = new Float32Array(x.size);
+    const dx = alloc(x.size);
     if (training) {
       bk.batchNormBackward(x.data, g, outer, ch, inner, gamma?.data ?? null, mean, invStd, dx, dg, db);
     } else {
@@ -270,7 +271,7 @@ export function softmaxCrossEntropy(logits: Tensor, target: Tensor | Int32Array 
   }
   const t = toTargets('crossEntropy', target, n, c);
   const loss = new Float32Array(n);
-  const probs = new Float32Array(n * c);
+  const probs = alloc(n * c);
   backend().softmaxCrossEntropy(logits.data, t, n, c, ls, loss, probs);
   let value: Float32Array;
   let shape: number[];
@@ -287,8 +288,8 @@ export function softmaxCrossEntropy(logits: Tensor, target: Tensor | Int32Array 
     const dl = new Float32Array(n);
     if (reduction === 'none') dl.set(g);
     else dl.fill(reduction === 'mean' ? g[0]! / n : g[0]!);
-    const dx = new Float32Array(n * c);
+    const dx = alloc(n * c);
     backend().softmaxCrossEntropyBackward(probs, t, dl, n, c, ls, dx);
     accumulate(logits, dx, true);
-  });
+  }, [probs]);
 }

@@ -4,3 +4,5 @@ export type { TensorOptions } from './create';
 export { noGrad, enableGrad, isGradEnabled } from './autograd';
 export { Generator, manualSeed, defaultGenerator } from './random';
 export { LernenError, ShapeError, ValueError } from './errors';
+export { memoryStats, resetMemoryStats, emptyPool } from './pool';
+export type { MemoryStats } from './pool';

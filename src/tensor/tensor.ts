@@ -2,6 +2,7 @@ import { backend } from '../backend';
 import type { UnaryOp } from '../backend/backend';
 import { isGradEnabled } from './autograd';
 import { ShapeError, ValueError, fmtShape } from './errors';
+import { alloc, allocZeroed, release, releaseAll } from './pool';
 import { broadcastShapes, checkShape, normAxis, numel, splitAt } from './shape';
 
 type BackwardFn = (grad: Float32Array) => void;
@@ -28,6 +29,18 @@ export class Tensor {
   _op = '';
   /** @internal keep .grad on a non-leaf after backward */
   _retain = false;
+  /**
+   * @internal buffers only this tensor's backward closure uses (masks, argmax indices): handed
+   * back to the buffer pool when backward() frees the graph.
+   */
+  _scratch: Array<Float32Array | Int32Array> | null = null;
+  /**
+   * @internal set by Sequential on an activation between two built-in layers, which nothing but
+   * the graph references: its data goes back to the buffer pool when backward() frees the graph.
+   */
+  _recycle = false;
+  /** @internal a gradient buffer to reuse (zeroed) when this leaf next needs a gradient (fit()). */
+  _spareGrad: Float32Array | null = null;
 
   constructor(data: Float32Array, shape: readonly number[], requiresGrad = false) {
     const s = checkShape('Tensor', shape);
@@ -118,14 +131,29 @@ export class Tensor {
       const t = order[i]!;
       if (t._backward && t.grad) t._backward(t.grad.data);
     }
+    // Free the graph. Gradients of intermediate tensors, buffers private to the closures and
+    // activations marked recyclable are referenced by nothing else now: back to the pool.
+    const spent: Array<Float32Array | Int32Array> = [];
     for (const t of order) {
       if (t._backward) {
         t._backward = null;
         t._prev = [];
-        if (!t._retain) t.grad = null;
+        if (!t._retain) {
+          if (t.grad) spent.push(t.grad.data);
+          t.grad = null;
+        }
         t._op = '';
+        if (t._scratch) {
+          for (const b of t._scratch) spent.push(b);
+          t._scratch = null;
+        }
+        if (t._recycle) {
+          t._recycle = false;
+          spent.push(t.data);
+        }
       }
     }
+    releaseAll(spent);
   }
 
   // ------------------------------------------------------------------ elementwise
@@ -154,10 +182,10 @@ export class Tensor {
   /** @internal */
   unaryOp(op: UnaryOp, param?: number): Tensor {
     const n = this.size;
-    const out = new Float32Array(n);
+    const out = alloc(n);
     backend().unary(op, n, this.data, out, param);
     return result(op, out, this.shape, [this], (g) => {
-      const dx = new Float32Array(n);
+      const dx = alloc(n);
       backend().unaryBackward(op, n, this.data, out, g, dx, param);
       accumulate(this, dx, true);
     });
@@ -221,12 +249,12 @@ export class Tensor {
     if (new Set(p).size !== r) throw new ValueError(`permute: [${perm.join(', ')}] is not a permutation of ${r} dims`);
     if (p.every((d, i) => d === i)) return this.reshape(this.shape);
     const shape = p.map((d) => this.shape[d]!);
-    const out = new Float32Array(this.size);
+    const out = alloc(this.size);
     backend().permute(this.data, this.shape, p, out);
     return result('permute', out, shape, [this], (g) => {
       const inv = new Array<number>(r);
       p.forEach((d, i) => { inv[d] = i; });
-      const dx = new Float32Array(this.size);
+      const dx = alloc(this.size);
       backend().permute(g, shape, inv, dx);
       accumulate(this, dx, true);
     });
@@ -300,34 +328,73 @@ export class Tensor {
 
 // ==================================================================== graph helpers
 
-/** Makes an op's output and records its backward when gradients are on. */
+/**
+ * Makes an op's output and records its backward when gradients are on. `scratch`: buffers that
+ * only backwardFn uses (they go back to the buffer pool when backward() frees the graph; with
+ * no graph recorded they are simply dropped).
+ */
 export function result(op: string, data: Float32Array, shape: readonly number[], inputs: readonly Tensor[],
-  backwardFn: BackwardFn): Tensor {
+  backwardFn: BackwardFn, scratch?: Array<Float32Array | Int32Array>): Tensor {
   const out = new Tensor(data, shape);
   if (isGradEnabled() && inputs.some((t) => t.requiresGrad)) {
     out.requiresGrad = true;
     out._prev = inputs;
     out._backward = backwardFn;
     out._op = op;
+    if (scratch) out._scratch = scratch;
   }
   return out;
 }
 
+/** A zeroed buffer for a new gradient of t: its spare buffer (see fit()) or a pooled one. */
+function newGradBuffer(t: Tensor, zeroed: boolean): Float32Array {
+  const spare = t._spareGrad;
+  if (spare) {
+    t._spareGrad = null;
+    if (spare.length === t.size) {
+      if (zeroed) spare.fill(0);
+      return spare;
+    }
+  }
+  return zeroed ? allocZeroed(t.size) : alloc(t.size);
+}
+
 /** Gives `t` a zero gradient if it has none. */
 export function ensureGrad(t: Tensor): void {
-  if (!t.grad) t.grad = new Tensor(new Float32Array(t.size), t.shape);
+  if (!t.grad) t.grad = new Tensor(newGradBuffer(t, true), t.shape);
 }
 
 /**
- * grad(t) += g. `owned` says g was freshly allocated by the caller and may be adopted as the
- * gradient buffer instead of copied.
+ * The gradient buffer of t for a kernel that either overwrites it (the gradient is new: returns
+ * beta 0, the buffer's contents are unspecified) or adds to it (returns beta 1).
+ */
+export function gradForWrite(t: Tensor): { buf: Float32Array; beta: 0 | 1 } {
+  if (t.grad) return { buf: t.grad.data, beta: 1 };
+  const buf = newGradBuffer(t, false);
+  t.grad = new Tensor(buf, t.shape);
+  return { buf, beta: 0 };
+}
+
+/**
+ * grad(t) += g. `owned` says g was freshly allocated by the caller (nothing else references
+ * it): it is adopted as the gradient buffer instead of copied, or handed back to the buffer
+ * pool once added.
  */
 export function accumulate(t: Tensor, g: Float32Array, owned = false): void {
-  if (!t.requiresGrad) return;
+  if (!t.requiresGrad) {
+    if (owned) release(g);
+    return;
+  }
   if (!t.grad) {
-    t.grad = new Tensor(owned ? g : g.slice(), t.shape);
+    let buf = g;
+    if (!owned) {
+      buf = alloc(g.length);
+      buf.set(g);
+    }
+    t.grad = new Tensor(buf, t.shape);
   } else {
     backend().axpy(g.length, 1, g, t.grad.data);
+    if (owned) release(g);
   }
 }
 
@@ -377,9 +444,10 @@ function inferShape(op: string, shape: readonly number[], size: number, from: re
 
 // ==================================================================== op implementations
 
+/** g summed down to `shape` (g itself when the shapes are equal; else a new buffer). */
 function sumToShape(g: Float32Array, gShape: readonly number[], shape: readonly number[]): Float32Array {
   if (gShape.length === shape.length && gShape.every((d, i) => d === shape[i])) return g;
-  const out = new Float32Array(numel(shape));
+  const out = alloc(numel(shape));
   backend().sumTo(g, gShape, out, shape);
   return out;
 }
@@ -387,7 +455,7 @@ function sumToShape(g: Float32Array, gShape: readonly number[], shape: readonly 
 function binaryOp(op: 'add' | 'sub' | 'mul' | 'div', a: Tensor, b: Tensor): Tensor {
   if (!(b instanceof Tensor)) throw new ValueError(`${op}: expected a Tensor or a number, got ${typeof b}`);
   const shape = broadcastShapes(op, a.shape, b.shape);
-  const out = new Float32Array(numel(shape));
+  const out = alloc(numel(shape));
   const be = backend();
   be.binary(op, a.data, a.shape, b.data, b.shape, out, shape);
   return result(op, out, shape, [a, b], (g) => {
@@ -397,29 +465,31 @@ function binaryOp(op: 'add' | 'sub' | 'mul' | 'div', a: Tensor, b: Tensor): Tens
       let ga: Float32Array;
       if (op === 'add' || op === 'sub') ga = g;
       else {
-        ga = new Float32Array(n);
+        ga = alloc(n);
         bk.binary(op === 'mul' ? 'mul' : 'div', g, shape, b.data, b.shape, ga, shape);
       }
       const ra = sumToShape(ga, shape, a.shape);
+      if (ga !== g && ga !== ra) release(ga);
       accumulate(a, ra, ra !== g);
     }
     if (b.requiresGrad) {
       let gb: Float32Array;
       if (op === 'add') gb = g;
       else if (op === 'sub') {
-        gb = new Float32Array(n);
+        gb = alloc(n);
         bk.unary('neg', n, g, gb);
       } else if (op === 'mul') {
-        gb = new Float32Array(n);
+        gb = alloc(n);
         bk.binary('mul', g, shape, a.data, a.shape, gb, shape);
       } else {
         // d(a/b)/db = -a/b² = -out/b
-        gb = new Float32Array(n);
+        gb = alloc(n);
         bk.binary('mul', g, shape, out, shape, gb, shape);
         bk.binary('div', gb, shape, b.data, b.shape, gb, shape);
         bk.unary('neg', n, gb, gb);
       }
       const rb = sumToShape(gb, shape, b.shape);
+      if (gb !== g && gb !== rb) release(gb);
       accumulate(b, rb, rb !== g);
     }
   });
@@ -448,7 +518,7 @@ function matmul(a: Tensor, b: Tensor): Tensor {
   const batch = numel(batchShape);
   const sA = aBatch.length ? m * k : 0;
   const sB = bBatch.length ? k * n : 0;
-  const out = new Float32Array(batch * m * n);
+  const out = alloc(batch * m * n);
   const be = backend();
   if (batch === 1 || (sA !== 0 && sB === 0)) {
     // A batch against a shared B is one GEMM over the stacked rows.
@@ -459,8 +529,8 @@ function matmul(a: Tensor, b: Tensor): Tensor {
   return result('matmul', out, [...batchShape, m, n], [a, b], (g) => {
     const bk = backend();
     if (a.requiresGrad) {
-      // dA = dC · Bᵀ
-      const da = new Float32Array(a.size);
+      // dA = dC · Bᵀ (an empty batch writes nothing: zeros)
+      const da = batch === 0 ? allocZeroed(a.size) : alloc(a.size);
       if (sA === 0 && batch > 1) {
         // A shared across the batch: sum over the batch with beta = 1.
         for (let i = 0; i < batch; i++) {
@@ -475,7 +545,7 @@ function matmul(a: Tensor, b: Tensor): Tensor {
     }
     if (b.requiresGrad) {
       // dB = Aᵀ · dC
-      const db = new Float32Array(b.size);
+      const db = batch === 0 ? allocZeroed(b.size) : alloc(b.size);
       if (sB === 0 && batch > 1) {
         if (sA !== 0) bk.gemm(true, false, k, n, batch * m, 1, a.data, g, 0, db);
         else for (let i = 0; i < batch; i++) bk.gemm(true, false, k, n, m, 1, a.data, g.subarray(i * m * n, (i + 1) * m * n), i === 0 ? 0 : 1, db);
@@ -535,10 +605,10 @@ function softmaxOp(t: Tensor, dim: number, log: boolean): Tensor {
   const op = log ? 'logSoftmax' : 'softmax';
   const axis = normAxis(op, dim, t.ndim);
   const [outer, d, inner] = splitAt(t.shape, axis);
-  const out = new Float32Array(t.size);
+  const out = alloc(t.size);
   backend().softmax(t.data, outer, d, inner, out, log);
   return result(op, out, t.shape, [t], (g) => {
-    const dx = new Float32Array(t.size);
+    const dx = alloc(t.size);
     backend().softmaxBackward(out, g, outer, d, inner, dx, log);
     accumulate(t, dx, true);
   });

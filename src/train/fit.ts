@@ -244,6 +244,11 @@ function checkInput(x: Tensor, epoch: number, step: number, lr: number): void {
  * training batches and evaluates validation data in eval mode without gradients. A NaN or
  * infinite input, loss, gradient or parameter throws a DivergenceError naming the epoch, step,
  * learning rate and (for gradients and parameters) the parameter and its layer.
+ *
+ * Memory: the parameters' gradient buffers are reused from one step to the next (as with an
+ * in-place zero_grad), so a callback that keeps a gradient past its step should copy it
+ * (`p.grad.toArray()`). Together with the buffer pool (see `memoryStats()`), a warmed-up
+ * training step of a Sequential of built-in layers allocates no new large buffers.
  */
 export async function fit(model: TrainableModel, opts: FitOptions): Promise<History> {
   const epochs = opts.epochs ?? 1;
@@ -287,6 +292,11 @@ export async function fit(model: TrainableModel, opts: FitOptions): Promise<Hist
         step++;
         batch++;
         if (check) checkInput(x, epoch, step, opts.optimizer.paramGroups[0]?.lr ?? lr);
+        // Keep each parameter's gradient buffer for the next backward (zeroed and reused instead
+        // of a fresh allocation): in fit(), p.grad's storage is reused from step to step.
+        for (const p of params) {
+          if (p.grad && p._spareGrad === null && p.grad.data.length === p.size) p._spareGrad = p.grad.data;
+        }
         opts.optimizer.zeroGrad();
         const out = model.forward(x);
         let loss = lossFn(out, y);

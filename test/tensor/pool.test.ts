@@ -1,0 +1,145 @@
+/**
+ * The buffer pool behind the tensor ops: a warmed-up training step of a Sequential of built-in
+ * layers allocates no new large buffer, reuse never changes a result, and nothing user code can
+ * reach is ever handed out again.
+ */
+import { describe, expect, it } from 'vitest';
+import { getBackend, setBackend } from '../../src/backend';
+import * as nn from '../../src/nn';
+import { SGD } from '../../src/optim/sgd';
+import { manualSeed } from '../../src/tensor/random';
+import { alloc, emptyPool, memoryStats, release, releaseAll, resetMemoryStats, setPooling } from '../../src/tensor/pool';
+import { Tensor } from '../../src/tensor/tensor';
+import { softmaxCrossEntropy } from '../../src/tensor/functional';
+import { fit, type Batch } from '../../src/train/fit';
+import { BACKENDS } from '../helpers/backends';
+import { lcg } from '../helpers/gradcheck';
+
+const EACH = BACKENDS.map((b) => [b.name, b.name] as const);
+
+function batches(n: number, bs: number, shape: number[], classes: number, seed: number): Batch[] {
+  const r = lcg(seed);
+  const per = shape.reduce((a, b) => a * b, 1);
+  return Array.from({ length: n }, () => ({
+    x: new Tensor(Float32Array.from({ length: bs * per }, () => r()), [bs, ...shape]),
+    y: Int32Array.from({ length: bs }, () => Math.floor(r() * classes)),
+  }));
+}
+
+const mlp = () => new nn.Sequential(
+  new nn.Flatten(), new nn.Linear(196, 256), new nn.ReLU(), new nn.Dropout(0.2),
+  new nn.Linear(256, 256), new nn.ReLU(), new nn.Dropout(0.2), new nn.Linear(256, 10));
+const cnn = () => new nn.Sequential(
+  new nn.Conv2d(1, 8, 3), new nn.ReLU(), new nn.Conv2d(8, 16, 3), new nn.ReLU(), new nn.MaxPool2d(2),
+  new nn.Dropout(0.25), new nn.Flatten(), new nn.Linear(16 * 5 * 5, 32), new nn.ReLU(), new nn.Dropout(0.5),
+  new nn.Linear(32, 10));
+
+/** Trains two epochs with fit(); `fresh`: with the pool off (every buffer a new, zeroed one). */
+async function train(make: () => nn.Module, data: Batch[], fresh: boolean): Promise<Float32Array[]> {
+  manualSeed(5);
+  const model = make();
+  const opt = new SGD(model.parameters(), { lr: 0.05, momentum: 0.9 });
+  const prev = setPooling(!fresh);
+  try {
+    await fit(model, { train: data, optimizer: opt, epochs: 2 });
+  } finally {
+    setPooling(prev);
+  }
+  return model.parameters().map((p) => p.data.slice());
+}
+
+describe.each(EACH)('buffer pool on %s', (_label, name) => {
+  const withBackend = async <T>(f: () => Promise<T>): Promise<T> => {
+    const prev = getBackend();
+    setBackend(name);
+    try { return await f(); } finally { setBackend(prev); }
+  };
+
+  it('a warmed-up training step allocates no large buffer (MLP and CNN)', async () => {
+    await withBackend(async () => {
+      for (const [make, data] of [
+        [mlp, batches(4, 64, [1, 14, 14], 10, 1)],
+        [cnn, batches(3, 16, [1, 14, 14], 10, 2)],
+      ] as const) {
+        manualSeed(1);
+        const model = make();
+        const opt = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
+        await fit(model, { train: data.slice(0, 2), optimizer: opt });
+        resetMemoryStats();
+        await fit(model, { train: data, optimizer: opt });
+        const s = memoryStats();
+        expect(s.largeAllocations).toBe(0);
+        expect(s.reused).toBeGreaterThan(0);
+      }
+    });
+  });
+
+  it('reusing buffers changes no result (bit-identical to fresh buffers every step)', async () => {
+    await withBackend(async () => {
+      for (const [make, data] of [
+        [mlp, batches(3, 32, [1, 14, 14], 10, 3)],
+        [cnn, batches(3, 8, [1, 14, 14], 10, 4)],
+      ] as const) {
+        const reused = await train(make, data, false);
+        const fresh = await train(make, data, true);
+        reused.forEach((p, i) => expect(Array.from(p)).toEqual(Array.from(fresh[i]!)));
+      }
+    });
+  });
+
+  it('never recycles what user code holds: outputs, inputs, retained gradients, leaf gradients', async () => {
+    await withBackend(async () => {
+      manualSeed(2);
+      const model = mlp();
+      const data = batches(4, 32, [1, 14, 14], 10, 5);
+      const kept: Array<{ t: Tensor; copy: Float32Array }> = [];
+      for (const { x, y } of data) {
+        const out = model.forward(x);
+        const loss = softmaxCrossEntropy(out, y);
+        loss.backward();
+        kept.push({ t: out, copy: out.data.slice() }, { t: x, copy: x.data.slice() });
+        for (const p of model.parameters()) kept.push({ t: p.grad!, copy: p.grad!.data.slice() });
+        for (const p of model.parameters()) p.grad = null;
+      }
+      for (const { t, copy } of kept) expect(Array.from(t.data)).toEqual(Array.from(copy));
+    });
+  });
+});
+
+describe('buffer pool', () => {
+  it('hands a buffer released twice out only once', () => {
+    emptyPool();
+    const a = alloc(1 << 14);
+    release(a);
+    release(a);
+    releaseAll([a, a.subarray(0)]);
+    const b = alloc(1 << 14), c = alloc(1 << 14);
+    expect(b.buffer).toBe(a.buffer);
+    expect(c.buffer).not.toBe(a.buffer);
+  });
+
+  it('ignores partial views and small buffers, counts large fresh allocations', () => {
+    emptyPool();
+    resetMemoryStats();
+    const big = alloc(1 << 16);
+    release(big.subarray(1));
+    release(alloc(100));
+    expect(memoryStats().pooledBytes).toBe(0);
+    expect(memoryStats().largeAllocations).toBe(1);
+    release(big);
+    expect(memoryStats().pooledBytes).toBe(big.byteLength);
+    alloc(1 << 16);
+    expect(memoryStats()).toMatchObject({ largeAllocations: 1, reused: 1, pooledBytes: 0 });
+  });
+
+  it('a retained intermediate gradient stays intact after backward', () => {
+    const w = new Tensor(Float32Array.from({ length: 64 * 64 }, (_, i) => Math.sin(i)), [64, 64], true);
+    const x = new Tensor(Float32Array.from({ length: 128 * 64 }, (_, i) => Math.cos(i)), [128, 64]);
+    const h = x.matmul(w).retainGrad();
+    h.relu().sum().backward();
+    const copy = h.grad!.data.slice();
+    // Churn the pool with same-sized buffers.
+    for (let i = 0; i < 3; i++) x.matmul(w).relu().sum().backward();
+    expect(Array.from(h.grad!.data)).toEqual(Array.from(copy));
+  });
+});
