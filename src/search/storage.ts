@@ -527,12 +527,14 @@ export class Storage {
       study.lastSeen = now;
       await this.upsertHeartbeat(q, worker, studyId, null, now);
 
-      // Dead workers: running trials whose worker has no fresh heartbeat.
+      // Dead workers: running trials whose worker has no fresh heartbeat. (Only the heartbeat's
+      // age counts: a live worker's row may briefly not name its trial while its claim or finish
+      // is in flight, and treating that as death re-ran trials under load.)
       const stale = await q.all(
         `SELECT t.id, t.number, t.attempts, t.worker, t.seconds, t.system_attrs,
                 (SELECT MAX(v.seconds) FROM lernen_trial_values v WHERE v.trial_id = t.id) AS reported
            FROM lernen_trials t LEFT JOIN lernen_heartbeats h ON h.worker = t.worker
-          WHERE t.study_id = ? AND t.state = 'running' AND (h.worker IS NULL OR h.beat_at < ? OR h.trial_id IS NULL OR h.trial_id <> t.id)`,
+          WHERE t.study_id = ? AND t.state = 'running' AND (h.worker IS NULL OR h.beat_at < ?)`,
         [studyId, now - hb.staleMs],
       );
       const recovered: ClaimState['recovered'] = [];
