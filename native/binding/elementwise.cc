@@ -56,12 +56,14 @@ double unaryParam(const Args& args, size_t i, int op) {
 Napi::Value Binary(const Napi::CallbackInfo& info) {
   Args args(info, "binary", 7, 7);
   const int op = args.choice(0, "op", {"add", "sub", "mul", "div", "max", "min", "pow"});
-  const auto a = args.f32(1, "a");
+  // Shapes first: reading a shape array can run JS (an index getter) that detaches a buffer, so
+  // every typed array is read after the last shape (no stale data pointer).
   const Shape aShape = args.shape(2, "aShape");
-  const auto b = args.f32(3, "b");
   const Shape bShape = args.shape(4, "bShape");
-  const auto out = args.f32(5, "out");
   const Shape outShape = args.shape(6, "outShape");
+  const auto a = args.f32(1, "a");
+  const auto b = args.f32(3, "b");
+  const auto out = args.f32(5, "out");
   Shape expected;
   if (!broadcastShapes(aShape, bShape, expected)) {
     args.rangeError("shapes " + aShape.str() + " and " + bShape.str() + " do not broadcast");
@@ -132,10 +134,10 @@ Napi::Value Axpy(const Napi::CallbackInfo& info) {
 
 Napi::Value SumTo(const Napi::CallbackInfo& info) {
   Args args(info, "sumTo", 4, 4);
-  const auto x = args.f32(0, "x");
-  const Shape xShape = args.shape(1, "xShape");
-  const auto out = args.f32(2, "out");
+  const Shape xShape = args.shape(1, "xShape");  // shapes before buffers (see Binary)
   const Shape outShape = args.shape(3, "outShape");
+  const auto x = args.f32(0, "x");
+  const auto out = args.f32(2, "out");
   // After left-padding with 1s, every out dim is 1 or equals the x dim.
   const int rank = std::max(xShape.rank, outShape.rank);
   for (int i = 0; i < rank; ++i) {
@@ -155,9 +157,9 @@ Napi::Value SumTo(const Napi::CallbackInfo& info) {
 
 Napi::Value Permute(const Napi::CallbackInfo& info) {
   Args args(info, "permute", 4, 4);
-  const auto x = args.f32(0, "x");
-  const Shape shape = args.shape(1, "shape");
+  const Shape shape = args.shape(1, "shape");  // shapes before buffers (see Binary)
   const Shape permShape = args.shape(2, "perm");
+  const auto x = args.f32(0, "x");
   const auto out = args.f32(3, "out");
   if (permShape.rank != shape.rank) {
     args.rangeError("perm " + permShape.str() + " has " + std::to_string(permShape.rank) +

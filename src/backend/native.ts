@@ -13,7 +13,9 @@ const PARAM_OPS = new Set<string>(['leakyRelu', 'pow', 'scale', 'addScalar', 'cl
 
 function checkOp(kernel: string, what: string, op: unknown, allowed: Set<string>): void {
   if (typeof op !== 'string' || !allowed.has(op)) {
-    const got = typeof op === 'string' ? `'${op}'` : `${typeof op} ${String(op)}`;
+    let shown: string;
+    try { shown = String(op); } catch { shown = '(unprintable)'; }
+    const got = typeof op === 'string' ? `'${op}'` : `${typeof op} ${shown}`;
     throw new TypeError(`${kernel}: ${what} must be one of ${[...allowed].join(', ')} but got ${got}`);
   }
 }
