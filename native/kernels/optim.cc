@@ -3,13 +3,19 @@
 #include <cmath>
 
 #include "kernels.h"
+#include "parallel.h"
 
 namespace lernen {
 
+namespace {
+
+// Elements per thread below which an update stays on one thread.
+constexpr i64 kGrain = i64{1} << 16;
+
 LERNEN_CLONES
-void sgdStep(i64 n, float* __restrict param, const float* __restrict grad, float* __restrict buf,
-             float lr, float momentum, float dampening, bool nesterov, float weightDecay,
-             bool first) {
+void sgdRange(i64 n, float* __restrict param, const float* __restrict grad, float* __restrict buf,
+              float lr, float momentum, float dampening, bool nesterov, float weightDecay,
+              bool first) {
   const float wd = weightDecay, mom = momentum, keep = 1.0f - dampening;
   // PyTorch skips the weight-decay add when it is 0 (so an infinite param stays finite in g).
   if (momentum == 0.0f) {
@@ -29,9 +35,9 @@ void sgdStep(i64 n, float* __restrict param, const float* __restrict grad, float
 }
 
 LERNEN_CLONES
-void adamStep(i64 n, float* __restrict param, const float* __restrict grad, float* __restrict m,
-              float* __restrict v, float lr, float beta1, float beta2, float eps,
-              float weightDecay, double step, bool decoupled) {
+void adamRange(i64 n, float* __restrict param, const float* __restrict grad, float* __restrict m,
+               float* __restrict v, float lr, float beta1, float beta2, float eps,
+               float weightDecay, double step, bool decoupled) {
   // Bias corrections in double, as PyTorch computes them in Python floats.
   const double bc1 = 1.0 - std::pow(double(beta1), step);
   const double bc2 = 1.0 - std::pow(double(beta2), step);
@@ -53,9 +59,9 @@ void adamStep(i64 n, float* __restrict param, const float* __restrict grad, floa
 }
 
 LERNEN_CLONES
-void rmspropStep(i64 n, float* __restrict param, const float* __restrict grad,
-                 float* __restrict sq, float* __restrict gAvg, float* __restrict buf, float lr,
-                 float alpha, float eps, float weightDecay, float momentum, bool centered) {
+void rmspropRange(i64 n, float* __restrict param, const float* __restrict grad,
+                  float* __restrict sq, float* __restrict gAvg, float* __restrict buf, float lr,
+                  float alpha, float eps, float weightDecay, float momentum, bool centered) {
   const float a = alpha, c = 1.0f - alpha, wd = weightDecay, mom = momentum;
   const bool useMomentum = momentum > 0.0f;
   for (i64 i = 0; i < n; ++i) {
@@ -78,6 +84,35 @@ void rmspropStep(i64 n, float* __restrict param, const float* __restrict grad,
       param[i] -= lr * (g / avg);
     }
   }
+}
+
+}  // namespace
+
+// Every element's update is independent: split over the kernel thread team (same results on
+// any number of threads).
+void sgdStep(i64 n, float* param, const float* grad, float* buf, float lr, float momentum,
+             float dampening, bool nesterov, float weightDecay, bool first) {
+  parallelFor(n, kGrain, [&](i64 b, i64 e) {
+    sgdRange(e - b, param + b, grad + b, buf ? buf + b : nullptr, lr, momentum, dampening,
+             nesterov, weightDecay, first);
+  });
+}
+
+void adamStep(i64 n, float* param, const float* grad, float* m, float* v, float lr, float beta1,
+              float beta2, float eps, float weightDecay, double step, bool decoupled) {
+  parallelFor(n, kGrain, [&](i64 b, i64 e) {
+    adamRange(e - b, param + b, grad + b, m + b, v + b, lr, beta1, beta2, eps, weightDecay, step,
+              decoupled);
+  });
+}
+
+void rmspropStep(i64 n, float* param, const float* grad, float* sq, float* gAvg, float* buf,
+                 float lr, float alpha, float eps, float weightDecay, float momentum,
+                 bool centered) {
+  parallelFor(n, kGrain, [&](i64 b, i64 e) {
+    rmspropRange(e - b, param + b, grad + b, sq + b, gAvg ? gAvg + b : nullptr,
+                 buf ? buf + b : nullptr, lr, alpha, eps, weightDecay, momentum, centered);
+  });
 }
 
 }  // namespace lernen

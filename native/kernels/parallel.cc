@@ -2,6 +2,8 @@
 #include "parallel.h"
 
 #include <atomic>
+#include <chrono>
+#include <cstdlib>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -18,6 +20,11 @@
 namespace lernen {
 
 int kernelThreads() {
+  static const bool off = [] {
+    const char* e = std::getenv("LERNEN_NO_TEAM");
+    return e != nullptr && e[0] == '1';
+  }();
+  if (off) return 1;
   const int n = blasGetNumThreads();
   return n < 1 ? 1 : n;
 }
@@ -31,6 +38,22 @@ namespace {
 constexpr int kHelperSpin = 256;
 constexpr int kHelperYields = 64;
 constexpr int kCallerSpin = 4096;
+
+// Load adaptation. On a machine with more runnable threads than cores, a helper may get its core
+// only milliseconds after the caller finished its own share, and a parallel region is then
+// slower than running every share on the caller. The team notices (the caller waited longer
+// than its own share took, and more than kLateNs) and runs the next regions serially, for a
+// backoff that doubles while the machine stays busy and halves once helpers are prompt again.
+// Serial or parallel, the shares and so the results are the same.
+constexpr std::int64_t kLateNs = 50'000;
+constexpr int kMinBackoff = 16;
+constexpr int kMaxBackoff = 4096;
+
+inline std::int64_t nowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 class Team {
  public:
@@ -48,6 +71,11 @@ class Team {
   }
 
   void run(int nt, void (*task)(void*, int), void* ctx) {
+    if (serialLeft_ > 0) {
+      --serialLeft_;
+      for (int t = 0; t < nt; ++t) task(ctx, t);
+      return;
+    }
     grow(nt - 1);
     pending_.store(nt - 1, std::memory_order_relaxed);
     {
@@ -60,13 +88,26 @@ class Team {
       gen_.store(gen_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
     }
     cv_.notify_all();
+    const std::int64_t t0 = nowNs();
     task(ctx, 0);
+    const std::int64_t t1 = nowNs();
     for (int i = 0; pending_.load(std::memory_order_acquire) != 0; ++i) {
       if (i < kCallerSpin) {
         LERNEN_PAUSE();
       } else {
         std::this_thread::yield();
       }
+    }
+    const std::int64_t own = t1 - t0, waited = nowNs() - t1;
+    if (waited > own && waited > kLateNs) {
+      if (++strikes_ >= 2) {
+        strikes_ = 0;
+        serialLeft_ = backoff_;
+        backoff_ = backoff_ * 2 > kMaxBackoff ? kMaxBackoff : backoff_ * 2;
+      }
+    } else {
+      strikes_ = 0;
+      if (waited * 4 < own) backoff_ = backoff_ / 2 < kMinBackoff ? kMinBackoff : backoff_ / 2;
     }
   }
 
@@ -115,6 +156,10 @@ class Team {
   void* ctx_ = nullptr;
   int nt_ = 0;
   bool stop_ = false;
+  // Load adaptation (caller thread only).
+  int strikes_ = 0;
+  int serialLeft_ = 0;
+  int backoff_ = kMinBackoff;
 };
 
 }  // namespace

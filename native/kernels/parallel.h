@@ -5,6 +5,9 @@
 // many threads as OpenBLAS is allowed (openblas_get_num_threads()), and only between GEMM calls
 // (a parallel region returns before the next GEMM starts), so the two never compete for cores.
 // With one thread, parallelFor is a plain call on the calling thread: no team, no atomics.
+// LERNEN_NO_TEAM=1 in the environment keeps every memory-bound loop on the calling thread (for
+// measurements, or on machines where other work owns the other cores). On a loaded machine the
+// team also backs off by itself (see parallel.cc).
 //
 // The team is thread_local: each JS thread (main, every worker_thread) that calls a kernel gets
 // its own helpers, created on first use and joined when that thread exits. No state is shared

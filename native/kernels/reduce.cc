@@ -3,12 +3,41 @@
 
 #include "kernels.h"
 #include "loops.h"
+#include "parallel.h"
 
 namespace lernen {
 
 namespace {
 
 LERNEN_CLONES float sumRunC(i64 n, const float* x) { return sumRun(n, x); }
+
+// A long sum runs in fixed blocks of kSumBlock elements, each summed by sumRun, then the block
+// sums are added in order: the blocks do not depend on the thread count, so neither does the
+// result, and the blocks can be summed in parallel.
+constexpr i64 kSumBlock = i64{1} << 15;
+constexpr i64 kMaxBlocks = 4096;
+
+float sumLong(i64 n, const float* x) {
+  if (n <= kSumBlock) return sumRunC(n, x);
+  const i64 blocks = (n + kSumBlock - 1) / kSumBlock;
+  if (blocks > kMaxBlocks) {  // > 134M elements: sum the sums of kMaxBlocks-block groups
+    float s = 0.0f;
+    for (i64 i = 0; i < n; i += kSumBlock * kMaxBlocks) {
+      s += sumLong(n - i < kSumBlock * kMaxBlocks ? n - i : kSumBlock * kMaxBlocks, x + i);
+    }
+    return s;
+  }
+  float part[kMaxBlocks];
+  parallelFor(blocks, 2, [&](i64 b0, i64 b1) {
+    for (i64 b = b0; b < b1; ++b) {
+      const i64 at = b * kSumBlock;
+      part[b] = sumRunC(n - at < kSumBlock ? n - at : kSumBlock, x + at);
+    }
+  });
+  float s = 0.0f;
+  for (i64 b = 0; b < blocks; ++b) s += part[b];
+  return s;
+}
 LERNEN_CLONES void addRowC(i64 n, const float* x, float* out) { addRow(n, x, out); }
 
 // `a` beats the current extreme `cur`: strictly greater (less), or the first NaN.
@@ -70,7 +99,7 @@ void reduce(ReduceOp op, const float* x, i64 outer, i64 dim, i64 inner, float* o
         const float* xo = x + o * dim * inner;
         float* oo = out + o * inner;
         if (inner == 1) {
-          const float s = sumRunC(dim, xo);
+          const float s = sumLong(dim, xo);
           oo[0] = mean ? s / fd : s;
           continue;
         }

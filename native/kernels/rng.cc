@@ -69,11 +69,46 @@ void randNormal(std::uint32_t* state, float* out, i64 n, double mean, double std
 // k ≥ ceil(p·2²⁴) (p·2²⁴ is exact in double), an integer compare with no conversion.
 inline std::uint32_t keepThreshold(double p) { return std::uint32_t(std::ceil(p * 0x1p24)); }
 
+// The dropout kernels run the generator in two passes over blocks of kBlock draws: first only
+// the state recurrence (a short serial chain), saving the s1 word each output is made of; then
+// the scrambler rotl(s1·5, 7)·9, the keep test and the stores, which vectorise. Same stream,
+// same values, about 3x faster than one pass.
+constexpr i64 kBlock = 256;
+
+/** Advances g by m steps, storing the s1 word of each step in s1s. */
+inline void recurrence(Xoshiro128ss& g, i64 m, std::uint32_t* s1s) {
+  for (i64 j = 0; j < m; ++j) {
+    s1s[j] = g.s1;
+    g.next();
+  }
+}
+
+LERNEN_CLONES
+void maskBlock(const std::uint32_t* __restrict s1s, i64 m, std::uint32_t t, float keep,
+               float* __restrict mask) {
+  for (i64 j = 0; j < m; ++j) mask[j] = (rotl(s1s[j] * 5u, 7) * 9u >> 8) >= t ? keep : 0.0f;
+}
+
+LERNEN_CLONES
+void dropoutBlock(const std::uint32_t* __restrict s1s, i64 m, std::uint32_t t, float keep,
+                  const float* x, float* out, float* __restrict mask) {
+  for (i64 j = 0; j < m; ++j) {
+    const float k = (rotl(s1s[j] * 5u, 7) * 9u >> 8) >= t ? keep : 0.0f;
+    mask[j] = k;
+    out[j] = x[j] * k;  // out may be x: each element is read before it is written
+  }
+}
+
 void dropoutMask(std::uint32_t* state, float* mask, i64 n, double p) {
   Xoshiro128ss g(state);
   const float keep = float(1.0 / (1.0 - p));
   const std::uint32_t t = keepThreshold(p);
-  for (i64 i = 0; i < n; ++i) mask[i] = (g.next() >> 8) >= t ? keep : 0.0f;
+  std::uint32_t s1s[kBlock];
+  for (i64 i = 0; i < n; i += kBlock) {
+    const i64 m = n - i < kBlock ? n - i : kBlock;
+    recurrence(g, m, s1s);
+    maskBlock(s1s, m, t, keep, mask + i);
+  }
   g.store(state);
 }
 
@@ -81,10 +116,11 @@ void dropout(std::uint32_t* state, const float* x, i64 n, double p, float* out, 
   Xoshiro128ss g(state);
   const float keep = float(1.0 / (1.0 - p));
   const std::uint32_t t = keepThreshold(p);
-  for (i64 i = 0; i < n; ++i) {
-    const float m = (g.next() >> 8) >= t ? keep : 0.0f;
-    mask[i] = m;
-    out[i] = x[i] * m;
+  std::uint32_t s1s[kBlock];
+  for (i64 i = 0; i < n; i += kBlock) {
+    const i64 m = n - i < kBlock ? n - i : kBlock;
+    recurrence(g, m, s1s);
+    dropoutBlock(s1s, m, t, keep, x + i, out + i, mask + i);
   }
   g.store(state);
 }

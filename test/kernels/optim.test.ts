@@ -175,3 +175,27 @@ describe.runIf(NATIVE)('optimizer steps: native vs js directly', () => {
     expectClose(N.p, J.p, { rtol: 1e-5, atol: 1e-5, label: 'rmsprop' });
   });
 });
+
+describe.runIf(NATIVE)('optimizer steps on several threads (native)', () => {
+  it('sgd, adam and rmsprop on 300K elements: identical on 1 and 2 threads', () => {
+    const n = 300_001;
+    const grad = randomF32(n, 41);
+    const prev = NATIVE!.getNumThreads();
+    const run = (t: number) => {
+      NATIVE!.setNumThreads(t);
+      try {
+        const p = randomF32(n, 42), b = randomF32(n, 43), m = randomF32(n, 44), v = randomF32(n, 45, 0, 1);
+        const sq = randomF32(n, 46, 0, 1), ga = randomF32(n, 47, -0.1, 0.1), rb = randomF32(n, 48);
+        const p2 = p.slice(), p3 = p.slice();
+        NATIVE!.sgdStep(n, p, grad, b, 0.1, 0.9, 0.1, false, 1e-4, false);
+        NATIVE!.adamStep(n, p2, grad, m, v, 1e-3, 0.9, 0.999, 1e-8, 1e-2, 3, true);
+        NATIVE!.rmspropStep(n, p3, grad, sq, ga, rb, 1e-2, 0.99, 1e-8, 0, 0.9, true);
+        return [p, b, p2, m, v, p3, sq, ga, rb];
+      } finally {
+        NATIVE!.setNumThreads(prev);
+      }
+    };
+    const one = run(1), two = run(2);
+    one.forEach((a, i) => expect(Array.from(two[i]!)).toEqual(Array.from(a)));
+  });
+});

@@ -92,3 +92,35 @@ describe.runIf(NATIVE)('reduce: native vs js directly', () => {
     }
   });
 });
+
+describe.runIf(NATIVE)('reduce: long sums on several threads (native)', () => {
+  it('sum and mean of 1M elements: close to float64, identical on 1 and 2 threads', () => {
+    const n = (1 << 20) + 12345;
+    const x = randomF32(n, 31, -1, 1);
+    let ref = 0;
+    for (let i = 0; i < n; i++) ref += x[i]!;
+    const prev = NATIVE!.getNumThreads();
+    const got = [1, 2].map((t) => {
+      NATIVE!.setNumThreads(t);
+      try {
+        const s = new Float32Array(1), m = new Float32Array(1);
+        NATIVE!.reduce('sum', x, 1, n, 1, s);
+        NATIVE!.reduce('mean', x, 1, n, 1, m);
+        return [s[0]!, m[0]!];
+      } finally {
+        NATIVE!.setNumThreads(prev);
+      }
+    });
+    expect(got[1]).toEqual(got[0]);
+    expect(Math.abs(got[0]![0]! - ref)).toBeLessThan(1e-6 * n);
+    expect(Math.abs(got[0]![1]! - ref / n)).toBeLessThan(1e-6);
+    // A NaN or infinity anywhere makes the sum non-finite (fit()'s numeric check relies on it).
+    x[n - 3] = Infinity;
+    const s = new Float32Array(1);
+    NATIVE!.reduce('sum', x, 1, n, 1, s);
+    expect(s[0]).toBe(Infinity);
+    x[7] = NaN;
+    NATIVE!.reduce('sum', x, 1, n, 1, s);
+    expect(Number.isNaN(s[0])).toBe(true);
+  });
+});
