@@ -135,6 +135,18 @@ function readAll(fd: number, out: Uint8Array, position: number, name: string): v
  */
 export function readIdx(file: string, opts: ReadIdxOptions = {}): IdxFile {
   const name = path.basename(file);
+  // Only regular files: a FIFO would block open(2) forever, a device never ends, and a directory
+  // fails deep in read(2) without naming the file.
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch (e) {
+    throw new DataError(name, `cannot open ${file}: ${(e as Error).message}`);
+  }
+  if (!st.isFile()) {
+    const kind = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'not a regular file';
+    throw new DataError(name, `${file} is not a regular file (${kind})`);
+  }
   if (file.endsWith('.gz')) return parseIdx(gunzipFile(file, opts.maxBytes ?? DEFAULT_MAX_GUNZIP_BYTES), name);
   let fd: number;
   try {

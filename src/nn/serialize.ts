@@ -268,7 +268,25 @@ export function save(what: Module | StateDict, file: string, meta: Record<string
 }
 
 /** Reads and validates a state file: { stateDict, meta, version }. */
+/**
+ * Refuses anything but a regular file before opening it: opening a FIFO blocks until a writer
+ * appears, and a device such as /dev/zero never ends.
+ */
+export function checkRegularFile(file: string, fail: (msg: string) => never): void {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch (e) {
+    fail(`cannot read the state file: ${(e as Error).message}`);
+  }
+  if (!st.isFile()) {
+    const kind = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isSocket() ? 'a socket' : 'not a regular file';
+    fail(`not a regular file (${kind})`);
+  }
+}
+
 export function load(file: string): DecodedState {
+  checkRegularFile(file, (msg) => { throw new StateFileError(`${file}: ${msg}`); });
   let bytes: Buffer;
   try {
     bytes = fs.readFileSync(file);

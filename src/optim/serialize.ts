@@ -5,7 +5,7 @@
  * under meta.optimizer, user metadata under meta.user.
  */
 import fs from 'node:fs';
-import { StateFileError, decodeState, encodeState, writeFileAtomic, type EncodeOptions } from '../nn/serialize';
+import { StateFileError, checkRegularFile, decodeState, encodeState, writeFileAtomic, type EncodeOptions } from '../nn/serialize';
 import type { StateDict } from '../nn/module';
 import { Tensor } from '../tensor/tensor';
 import { Optimizer, type OptimizerStateDict, type ParamState } from './optimizer';
@@ -80,6 +80,7 @@ export function save(what: Optimizer<{ lr: number }> | OptimizerStateDict, file:
 
 /** Reads an optimizer state file: { stateDict, meta } for `optimizer.loadStateDict`. */
 export function load(file: string): { stateDict: OptimizerStateDict; meta: Record<string, unknown> } {
+  checkRegularFile(file, (msg) => { throw new StateFileError(`${file}: ${msg}`); });
   let bytes: Buffer;
   try {
     bytes = fs.readFileSync(file);

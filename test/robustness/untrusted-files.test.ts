@@ -124,23 +124,18 @@ describe('hostile files, by hand', () => {
     record('untrusted-files', { attack: 'state file with tensor names __proto__/constructor/toString and a prototype-pollution meta', cases: 1, outcome: 'own keys of a null-prototype record; Object.prototype untouched; loadStateDict refuses them and changes nothing' });
   });
 
-  it('a directory given as an IDX file fails with a DataError naming it (KNOWN BUG: raw EISDIR today)', () => {
+  it('a directory or a device given as an IDX or state file fails with an error naming it', () => {
     const d = fs.mkdtempSync(path.join(tmp, 'dir-'));
-    expect(() => nn.load(d)).toThrow(nn.StateFileError);
-    let err: unknown;
-    try { readIdx(d); } catch (e) { err = e; }
-    // readIdx opens the directory, fstat says 4096 bytes, and readSync throws EISDIR unwrapped.
-    expect(err).toBeInstanceOf(Error);
-    if (!(err instanceof DataError)) {
-      record('untrusted-files', { attack: 'a directory passed to readIdx / nn.load', cases: 2, outcome: 'nn.load: StateFileError naming it; readIdx: a bare "EISDIR: illegal operation on a directory, read" (does not name the file)', known: { 'idx-directory': 1 } });
-    } else {
-      record('untrusted-files', { attack: 'a directory passed to readIdx / nn.load', cases: 2, outcome: 'StateFileError / DataError naming it' });
-    }
+    expect(() => nn.load(d)).toThrow(/not a regular file \(a directory\)/);
+    expect(() => readIdx(d)).toThrow(DataError);
+    expect(() => readIdx(d)).toThrow(/is not a regular file \(a directory\)/);
+    expect(() => nn.load('/dev/zero')).toThrow(/\/dev\/zero: not a regular file \(a device\)/);
+    expect(() => readIdx('/dev/zero')).toThrow(/not a regular file \(a device\)/);
+    record('untrusted-files', { attack: 'a directory or /dev/zero passed to readIdx / nn.load', cases: 4, outcome: 'StateFileError / DataError naming it (not a regular file)' });
   });
 
-  // Expected failures (it.fails): both loaders open a FIFO with a blocking open(2) and wait for
-  // a writer forever. When fixed (fstat + isFile before reading), drop `.fails`.
-  it.fails('KNOWN BUG: a FIFO given as a state or IDX file fails fast instead of blocking forever', async () => {
+  // Both loaders stat the path first and refuse anything but a regular file.
+  it('a FIFO given as a state or IDX file fails fast instead of blocking forever', async () => {
     const fifo = path.join(tmp, 'fifo.lernen');
     const mk = await new Promise<number | null>((res) => spawn('mkfifo', [fifo]).on('close', res));
     expect(mk).toBe(0);
