@@ -21,7 +21,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { UsageError, parseFlags } from '../src/cli/args';
 import {
-  Status, describeMachine, fmtDuration, fmtS, loadSampler, machineLine, repoRoot, runLernenTrain, writeSection,
+  Status, describeMachine, fmtDuration, fmtS, loadSampler, machineLine, repoRoot, runLernenTrain, sourceRevision, writeSection,
   type TrainRun,
 } from '../src/cli/bench';
 
@@ -95,7 +95,7 @@ function section(rows: Row[], machine: string): string {
     '|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
-    const verdict = r.error && r.testAccuracy === null ? `failed: ${r.error}`
+    const verdict = r.error && r.testAccuracy === null ? `failed: ${r.error.replace(/\s*\n\s*/g, ' ').replace(/\|/g, '\\|')}`
       : r.testAccuracy !== null && r.testAccuracy >= r.target ? 'reached' : '**missed**';
     lines.push(`| ${r.what}: ≥ ${(100 * r.target).toFixed(1)}% | \`${r.command}\` | ${r.recipe ?? '—'} | ${pct(r.testAccuracy)} | ${verdict} | ${r.epochs ?? '—'} | ` +
       `${fmtS(r.wallSeconds)} | ${r.fitSeconds === null ? '—' : fmtS(r.fitSeconds)} | ${r.valAccuracy.map((v) => (100 * v).toFixed(2)).join(', ') || '—'} | ` +
@@ -116,6 +116,7 @@ async function main(argv: string[]): Promise<number> {
   const out = f['no-write'] ? null : f.out !== undefined ? path.resolve(String(f.out)) : root ? path.join(root, 'docs/benchmarks.md') : null;
   const status = new Status(f.quiet === true);
   const load = loadSampler();
+  const sourceStart = sourceRevision();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lernen-accuracy-'));
   const rows: Row[] = [];
   try {
@@ -139,7 +140,7 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
-  const machine = machineLine(describeMachine(load.stop()));
+  const machine = machineLine(describeMachine(load.stop(), { start: sourceStart, end: sourceRevision() }));
   // A rerun of the same command replaces its row; other rows (other targets, recipe variants) stay.
   const kept = out ? previousRows(out).filter((p) => !rows.some((r) => r.id === p.id && r.command === p.command)) : [];
   const body = section([...kept, ...rows], machine);

@@ -24,6 +24,7 @@ import { DataLoader, loadMnist, mnistDir } from '../data';
 import { doctor } from '../doctor';
 import { writeFileAtomic } from '../nn/serialize';
 import * as optim from '../optim';
+import { memoryStats, resetMemoryStats } from '../tensor/pool';
 import { manualSeed } from '../tensor/random';
 import type { Batch, BatchSource } from '../train/fit';
 import { fit } from '../train/fit';
@@ -70,8 +71,8 @@ const VARIANT_LABEL: Record<VariantName, string> = {
  * default run stays within about 10 minutes on 2 cores; `--batches N` or `--full` override them.
  */
 const DEFAULT_BATCHES: Record<WorkloadName, Partial<Record<VariantName, number>>> = {
-  w1: { native1: 200, native2: 200, torch: 200, js: 20, 'tfjs-wasm': 30, 'tfjs-cpu': 8 },
-  cnn: { native1: 60, native2: 60, torch: 60, js: 3 },
+  w1: { native1: 200, native2: 200, torch: 200, js: 15, 'tfjs-wasm': 20, 'tfjs-cpu': 5 },
+  cnn: { native1: 40, native2: 40, torch: 40, js: 2 },
 };
 /** Untimed warm-up batches when a worker starts. */
 const WARMUP: Record<WorkloadName, Partial<Record<VariantName, number>>> = {
@@ -152,7 +153,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchConfig {
   const workloads = list('workloads', f.workloads, ['w1', 'cnn'] as const, ['w1', 'cnn']);
   const variants = list('backends', f.backends, VARIANTS, VARIANTS);
   const measures = list('measure', f.measure, MEASURES, MEASURES);
-  const reps = (f.reps as number | undefined) ?? 5;
+  const reps = (f.reps as number | undefined) ?? 3;
   if (!(reps >= 1 && reps <= 1000)) throw new UsageError(`bench: --reps must be in [1, 1000], got ${reps}`);
   const batches = (f.batches as number | undefined) ?? null;
   if (batches !== null && !(batches >= 1 && batches <= 100000)) throw new UsageError(`bench: --batches must be in [1, 100000], got ${batches}`);
@@ -225,12 +226,17 @@ function pidPeakRssMB(pid: number): number | null {
   }
 }
 
+/** Text for one markdown table cell: one line, pipes escaped. */
+function cell(s: string): string {
+  return s.replace(/\s*\n\s*/g, ' ').replace(/\|/g, '\\|');
+}
+
 /** Shell-quotes an argument for the commands shown in the tables. */
 function q(a: string): string {
   return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
 }
 
-/** Status lines on stderr: redrawn in place on a terminal, at most one every 5 s otherwise. */
+/** Status lines on stderr: redrawn in place on a terminal, at most one every 15 s otherwise. */
 export class Status {
   private last = 0;
   private open = false;
@@ -244,7 +250,7 @@ export class Status {
       process.stderr.write(`\r${line.slice(0, (process.stderr.columns || 120) - 1)}\x1b[K`);
       this.open = true;
     } else {
-      if (now - this.last < 5000) return;
+      if (now - this.last < 15_000) return;
       process.stderr.write(`${line}\n`);
     }
     this.last = now;
@@ -276,7 +282,7 @@ type WorkerMsg =
   | { type: 'ready'; peakRssMB: number | null; info: string }
   | { type: 'progress'; batch: number; of: number; elapsed: number }
   | { type: 'rep'; seconds: number; batches: number; loss: number }
-  | { type: 'alloc'; steps: number; count: number; bytes: number; sites: Array<[string, number]> }
+  | { type: 'alloc'; steps: number; count: number; bytes: number; sites: Array<[string, number]>; tensorPath: number }
   | { type: 'done'; peakRssMB: number | null }
   | { type: 'error'; message: string };
 
@@ -397,7 +403,7 @@ function findTfjs(): Peers['tfjs'] {
 /** Why a variant cannot run a workload here, or null if it can. */
 function unavailable(v: VariantName, w: WorkloadName, peers: Peers): string | null {
   if (v.startsWith('tfjs')) {
-    if (w === 'cnn') return 'not run: TF.js wasm has no Conv2DBackpropFilter kernel and TF.js cpu needs about 86 s per batch (shared/anchors/README.md)';
+    if (w === 'cnn') return 'not run: TF.js wasm cannot train it (no Conv2DBackpropFilter kernel), TF.js cpu needs ≈ 86 s per batch';
     if ('missing' in peers.tfjs) return `not run: ${peers.tfjs.missing}`;
   }
   if (v === 'torch' && 'missing' in peers.python) return `not run: ${peers.python.missing}`;
@@ -528,9 +534,11 @@ async function lernenWorker(cfg: WorkerConfig): Promise<void> {
       if (!counter) throw new Error('alloc: the worker was started without countAlloc');
       await run(msg.warmup ?? 3, false);
       counter.start();
+      resetMemoryStats();
       await run(msg.steps!, false);
+      const tensorPath = memoryStats().largeAllocations;
       const r = counter.stop();
-      send({ type: 'alloc', steps: msg.steps!, ...r, sites: r.sites.slice(0, 8) });
+      send({ type: 'alloc', steps: msg.steps!, ...r, sites: r.sites.slice(0, 8), tensorPath });
     } else if (msg.cmd === 'exit') {
       break;
     }
@@ -552,6 +560,8 @@ export interface SpeedRow {
   epochSeconds: number[];
   /** Per repetition: this variant's epoch time ÷ the reference's, from the same round. */
   ratios: number[];
+  /** The reference of `ratios`: lernen native with 2 threads when it runs, else the first variant. */
+  ratioTo: VariantName | null;
   peakRssMB: number | null;
   error: string | null;
   command: string;
@@ -583,7 +593,7 @@ async function measureSpeed(cfg: BenchConfig, peers: Peers, status: Status, plan
     for (const v of variants) {
       const batches = batchesFor(cfg, w, v);
       const row: SpeedRow = {
-        workload: w, variant: v, info: '', batches, epochSeconds: [], ratios: [], peakRssMB: null, error: unavailable(v, w, peers),
+        workload: w, variant: v, info: '', batches, epochSeconds: [], ratios: [], ratioTo: ref, peakRssMB: null, error: unavailable(v, w, peers),
         command: benchCommandFor(['--workloads', w, '--backends', v, '--reps', String(cfg.reps), ...(cfg.full ? ['--full'] : ['--batches', String(batches)]), '--measure', 'speed']),
       };
       rows.push(row);
@@ -642,6 +652,8 @@ export interface AllocRow {
   steps: number;
   perStep: number;
   bytesPerStep: number;
+  /** memoryStats().largeAllocations per step: fresh ≥ 64 KiB buffers of the tensor allocation path (src/tensor/pool.ts). */
+  tensorPathPerStep: number;
   sites: Array<[string, number]>;
   error: string | null;
   command: string;
@@ -655,7 +667,7 @@ async function measureAlloc(cfg: BenchConfig, peers: Peers, status: Status, plan
     for (const v of vs) {
       const steps = v === 'js' ? (w === 'cnn' ? 2 : 5) : 20;
       const row: AllocRow = {
-        workload: w, variant: v, steps, perStep: NaN, bytesPerStep: NaN, sites: [], error: null,
+        workload: w, variant: v, steps, perStep: NaN, bytesPerStep: NaN, tensorPathPerStep: NaN, sites: [], error: null,
         command: benchCommandFor(['--workloads', w, '--backends', v, '--measure', 'alloc']),
       };
       rows.push(row);
@@ -667,6 +679,7 @@ async function measureAlloc(cfg: BenchConfig, peers: Peers, status: Status, plan
         const res = await peer.expect('alloc');
         row.perStep = res.count / res.steps;
         row.bytesPerStep = res.bytes / res.steps;
+        row.tensorPathPerStep = res.tensorPath / res.steps;
         row.sites = res.sites.map(([s, n]) => [s, n / res.steps]);
         status.log(`[${w} ${v}] ${row.perStep.toFixed(1)} allocations ≥ 64 KB per step (${(row.bytesPerStep / 2 ** 20).toFixed(1)} MiB)`);
       } catch (e) {
@@ -742,9 +755,24 @@ export function cliEntry(): { exe: string; args: string[]; stale: string | null 
     }
     return t;
   };
-  const srcT = newest(path.join(root, 'src'), '.ts');
-  const distT = newest(path.join(root, 'dist/cjs'), '.js');
-  return { exe: process.execPath, args: [bin], stale: srcT > distT ? 'dist/ is older than src/ (run npm run build:ts): the timed CLI may not be the current source' : null };
+  const stale = () => newest(path.join(root, 'src'), '.ts') > newest(path.join(root, 'dist/cjs'), '.js');
+  if (!stale()) return { exe: process.execPath, args: [bin], stale: null };
+  // Time the current source: rebuild dist/ as `npm test` does.
+  const r = spawnSync('npm', ['run', 'build:ts'], { cwd: root, encoding: 'utf8', timeout: 300_000 });
+  const note = r.status === 0 && !stale() ? null
+    : `dist/ is older than src/ and \`npm run build:ts\` failed (${(r.stderr || r.stdout || String(r.error)).trim().split('\n').pop()}): the timed CLI may not be the current source`;
+  return { exe: process.execPath, args: [bin], stale: note };
+}
+
+/** The git revision of the sources (with a mark for uncommitted changes to src/ or native/). */
+export function sourceRevision(): string {
+  const root = repoRoot();
+  if (!root) return 'unknown';
+  const git = (...a: string[]) => spawnSync('git', ['-C', root, ...a], { encoding: 'utf8' });
+  const head = git('rev-parse', '--short', 'HEAD');
+  if (head.status !== 0) return 'unknown (not a git checkout)';
+  const dirty = git('status', '--porcelain', '--', 'src', 'native').stdout.trim().split('\n').filter(Boolean).length;
+  return `${head.stdout.trim()}${dirty ? ` + ${dirty} uncommitted file(s) in src/ or native/` : ''}`;
 }
 
 /**
@@ -847,6 +875,8 @@ export interface Machine {
   loadStart: number;
   loadEnd: number;
   loadMax: number;
+  /** git revision at the start and at the end (they differ when someone committed during the run). */
+  source: { start: string; end: string };
 }
 
 /** Load average sampling during a run (the 1-minute figure, every 5 s). */
@@ -858,7 +888,7 @@ export function loadSampler(): { stop(): { start: number; end: number; max: numb
   return { stop() { clearInterval(t); const end = os.loadavg()[0]!; return { start, end, max: Math.max(max, end) }; } };
 }
 
-export function describeMachine(load: { start: number; end: number; max: number }): Machine {
+export function describeMachine(load: { start: number; end: number; max: number }, source: { start: string; end: string } = { start: sourceRevision(), end: sourceRevision() }): Machine {
   const d = doctor();
   return {
     cpu: os.cpus()[0]?.model?.trim() ?? 'unknown CPU',
@@ -871,6 +901,7 @@ export function describeMachine(load: { start: number; end: number; max: number 
     loadStart: load.start,
     loadEnd: load.end,
     loadMax: load.max,
+    source,
   };
 }
 
@@ -878,7 +909,8 @@ export function machineLine(m: Machine): string {
   return `Machine: ${m.cpu}, ${m.cores} cores, ${m.memGiB} GiB; OpenBLAS core type **${m.coreType}** ` +
     `(\`${m.openblas}\`); Node ${m.node}; ${m.date}. 1-minute load average ${m.loadStart.toFixed(2)} at start, ` +
     `${m.loadEnd.toFixed(2)} at end, ${m.loadMax.toFixed(2)} at most during the run (\`uptime\`; above ${m.cores} ` +
-    'means other work shared the cores and slowed every variant).';
+    'means other work shared the cores and slowed every variant). ' +
+    `Source: git ${m.source.start}${m.source.end !== m.source.start ? ` at the start, ${m.source.end} at the end (the tree changed during the run)` : ''}.`;
 }
 
 /**
@@ -934,20 +966,27 @@ function speedRowCells(r: SpeedRow, w: Workload): string[] {
   ];
 }
 
+/** "lernen native, 2 threads" when every ratio is to it, else "the reference (first variant)". */
+function refLabel(rows: readonly SpeedRow[]): string {
+  const refs = new Set(rows.map((r) => r.ratioTo));
+  const only = refs.size === 1 ? [...refs][0] : null;
+  return only ? VARIANT_LABEL[only] : 'the reference (each workload\'s first variant)';
+}
+
 export function speedTable(rows: readonly SpeedRow[]): string {
   const out = [
-    '| workload | implementation | epoch s (median) | min–max s | images/s | ≈ GFLOP/s | epoch time ÷ lernen native 2 threads (paired reps: median, min–max) | measured | peak RSS of the worker | command |',
+    `| workload | implementation | epoch s (median) | min–max s | images/s | ≈ GFLOP/s | epoch time ÷ ${refLabel(rows)} (paired reps: median, min–max) | measured | peak RSS of the worker | command |`,
     '|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
     const w = WORKLOADS[r.workload];
     const name = `${VARIANT_LABEL[r.variant]}${r.info && !r.info.startsWith('lernen') ? ` — ${r.info}` : ''}`;
     if (!r.epochSeconds.length) {
-      out.push(`| ${w.title} | ${name} | ${r.error ?? 'not run'} | | | | | | | \`${r.command}\` |`);
+      out.push(`| ${w.title} | ${name} | ${cell(r.error ?? 'not run')} | | | | | | | \`${r.command}\` |`);
       continue;
     }
     const cells = speedRowCells(r, w);
-    const note = r.error ? ` (${r.error})` : '';
+    const note = r.error ? ` (${cell(r.error)})` : '';
     out.push(`| ${w.title} | ${name}${note} | ${cells.join(' | ')} | ${r.peakRssMB === null ? '—' : `${r.peakRssMB.toFixed(0)} MB`} | \`${r.command}\` |`);
   }
   return out.join('\n');
@@ -957,7 +996,7 @@ function ttaCells(t: TtaRow): { acc: string; verdict: string } {
   const r = t.run;
   const acc = r.testAccuracy === null ? '—' : `${(100 * r.testAccuracy).toFixed(2)}%`;
   let verdict: string;
-  if (r.error || r.testAccuracy === null) verdict = `failed: ${r.error ?? `exit code ${r.exitCode}`}`;
+  if (r.error || r.testAccuracy === null) verdict = `failed: ${cell(r.error ?? `exit code ${r.exitCode}`)}`;
   else if (r.testAccuracy < t.target) verdict = `**not reached** (${acc} < ${(100 * t.target).toFixed(0)}%)`;
   else verdict = `reached in ${fmtS(r.wallSeconds)} s: ${r.wallSeconds <= t.targetSeconds ? 'within' : '**over**'} the ${t.targetSeconds} s target`;
   return { acc, verdict };
@@ -979,14 +1018,15 @@ function memoryTable(res: BenchResults): string {
   const out = ['| measure | value | target | command |', '|---|---|---|---|'];
   if (res.rss) {
     const r = res.rss;
-    out.push(`| peak RSS (VmHWM) of a fresh process training W1 for one full epoch, native, 2 threads | ${r.error ?? `**${r.peakMB?.toFixed(0)} MB** (${r.readyMB?.toFixed(0)} MB after loading MNIST and warming up; epoch ${fmtS(r.seconds)} s)`} | ≤ 350 MB${r.peakMB !== null ? (r.peakMB <= 350 ? ': met' : ': **missed**') : ''} | \`${r.command}\` |`);
+    out.push(`| peak RSS (VmHWM) of a fresh process training W1 for one full epoch, native, 2 threads | ${r.error ? cell(r.error) : `**${r.peakMB?.toFixed(0)} MB** (${r.readyMB?.toFixed(0)} MB after loading MNIST and warming up; epoch ${fmtS(r.seconds)} s)`} | ≤ 350 MB${r.peakMB !== null ? (r.peakMB <= 350 ? ': met' : ': **missed**') : ''} | \`${r.command}\` |`);
   }
   for (const t of res.tta) {
     if (t.run.peakRssMB !== null) out.push(`| peak RSS of \`${t.command}\` (whole run: data, training, validation, test, outputs; polled every 0.2 s) | ${t.run.peakRssMB.toFixed(0)} MB | ${t.model === 'mlp' ? '≤ 350 MB' : '—'} | \`${t.command}\` |`);
   }
   for (const a of res.alloc) {
     const w = WORKLOADS[a.workload];
-    const value = a.error ?? `**${a.perStep.toFixed(1)}** per step (${(a.bytesPerStep / 2 ** 20).toFixed(2)} MiB per step), over ${a.steps} steps`;
+    const value = a.error ? cell(a.error) : `**${a.perStep.toFixed(1)}** per step (${(a.bytesPerStep / 2 ** 20).toFixed(2)} MiB per step), over ${a.steps} steps; ` +
+      `of which through the tensor allocation path (\`memoryStats().largeAllocations\`): ${a.tensorPathPerStep.toFixed(1)} per step`;
     out.push(`| Float32Array allocations ≥ 64 KB per training step after warm-up, ${w.title}, ${VARIANT_LABEL[a.variant]} | ${value} | as few as possible | \`${a.command}\` |`);
   }
   return out.join('\n');
@@ -1035,7 +1075,7 @@ export function trainingSection(res: BenchResults): string {
       'SGD momentum 0.9, lr 0.01; 60,000 MNIST images, pixels in [0, 1] (shared/anchors/README.md). Each implementation runs in a worker ' +
       'process of its own that loads the data and runs untimed warm-up batches first. Repetitions alternate between the variants of a ' +
       'workload (round robin, starting one further each round), so background load hits all of them alike; the ratio column divides ' +
-      'each repetition by the lernen native 2-thread repetition of the same round and reports the median and range of those paired ratios. ' +
+      `each repetition by the repetition of ${refLabel(res.speed)} in the same round and reports the median and range of those paired ratios. ` +
       (anyExtrapolated
         ? 'Where "measured" says "extrapolated", a repetition times the first N batches of a freshly shuffled epoch and scales the time to the whole epoch (× batches per epoch / N); `--full` times whole epochs. '
         : 'Every repetition timed a whole epoch. ') +
@@ -1055,7 +1095,8 @@ export function trainingSection(res: BenchResults): string {
     if (sites) parts.push('', sites);
     if (res.alloc.length) {
       parts.push('', 'Allocations are counted in a worker whose `Float32Array` constructor is wrapped (new buffers of ≥ 64 KB only, views excluded; ' +
-        '`slice()`/`map()` included), over steps that follow the warm-up; the count includes the data loader\'s fresh batch buffer.');
+        '`slice()`/`map()` included; the tensor buffer pool allocates through that constructor too), over `fit()` steps that follow the warm-up. ' +
+        'The count includes the data loader\'s fresh batch buffer, which lies outside the tensor allocation path that `memoryStats()` counts.');
     }
   }
   if (res.tta.length) {
@@ -1074,22 +1115,24 @@ export function readmeSection(res: BenchResults): string {
   const lines = [
     `Measured with \`npm run bench\` (= \`npx lernen bench\`) on ${res.machine.cpu}, ${res.machine.cores} cores, OpenBLAS ${res.machine.coreType}, ` +
       `${res.machine.date}, load average ${res.machine.loadStart.toFixed(1)}–${res.machine.loadMax.toFixed(1)} (a shared machine: ratios are more reliable than absolute times). ` +
-      'Epoch time per implementation, median of alternating reps; the last column divides by lernen native with 2 threads, rep by rep:',
+      `Epoch time per implementation, median of alternating reps${res.speed.some((r) => r.epochSeconds.length && r.batches < WORKLOADS[r.workload].epochBatches) ? ' (timed on part of an epoch and extrapolated)' : ''}; the last column divides by ${refLabel(res.speed)}, rep by rep:`,
     '',
-    '| workload | implementation | epoch s (median, min–max) | ÷ lernen native 2 threads |',
+    `| workload | implementation | epoch s (median, min–max) | ÷ ${refLabel(res.speed)} |`,
     '|---|---|---|---|',
   ];
   for (const r of res.speed) {
     const w = WORKLOADS[r.workload];
-    if (!r.epochSeconds.length) { lines.push(`| ${w.title} | ${VARIANT_LABEL[r.variant]} | ${r.error ?? 'not run'} | |`); continue; }
+    if (!r.epochSeconds.length) continue;
     const c = speedRowCells(r, w);
-    const ext = r.batches < w.epochBatches ? ' (extrapolated)' : '';
-    lines.push(`| ${w.title} | ${VARIANT_LABEL[r.variant]} | ${c[0]} (${c[1]})${ext} | ${c[4]} |`);
+    lines.push(`| ${w.title} | ${VARIANT_LABEL[r.variant]} | ${c[0]} (${c[1]}) | ${c[4]} |`);
   }
+  const notRun = res.speed.filter((r) => !r.epochSeconds.length);
+  if (notRun.length) lines.push('', `Not measured: ${notRun.map((r) => `${WORKLOADS[r.workload].title} on ${VARIANT_LABEL[r.variant]} (${cell(r.error ?? 'not run').replace(/^not run: /, '')})`).join('; ')}.`);
   const extra: string[] = [];
   for (const t of res.tta) extra.push(`- ${(100 * t.target).toFixed(0)}% MNIST test accuracy from a cold start: \`${t.command}\` — ${ttaCells(t).verdict}; test accuracy ${ttaCells(t).acc}.`);
   if (res.rss?.peakMB) extra.push(`- Peak RSS while training W1 (native, 2 threads): ${res.rss.peakMB.toFixed(0)} MB (target ≤ 350 MB).`);
-  for (const a of res.alloc) if (!a.error) extra.push(`- ${WORKLOADS[a.workload].title}, ${VARIANT_LABEL[a.variant]}: ${a.perStep.toFixed(1)} Float32Array allocations ≥ 64 KB per training step (${(a.bytesPerStep / 2 ** 20).toFixed(2)} MiB).`);
+  const allocs = res.alloc.filter((a) => !a.error);
+  if (allocs.length) extra.push(`- Float32Array allocations ≥ 64 KB per warmed-up training step: ${allocs.map((a) => `${a.perStep.toFixed(1)} (${WORKLOADS[a.workload].title}, ${VARIANT_LABEL[a.variant]})`).join(', ')}; the data loader's batch buffer included.`);
   if (extra.length) lines.push('', ...extra);
   lines.push('', 'Method, machine details, every measurement with the command that reproduces it, accuracy runs and GEMM throughput: [docs/benchmarks.md](docs/benchmarks.md).');
   return lines.join('\n');
@@ -1102,6 +1145,7 @@ export async function runBench(cfg: BenchConfig): Promise<BenchResults> {
   const t0 = performance.now();
   const status = new Status(cfg.quiet);
   const load = loadSampler();
+  const sourceStart = sourceRevision();
   const peers: Peers = {
     python: cfg.variants.includes('torch') && cfg.measures.includes('speed') ? findPython(cfg.python) : { missing: 'not requested' },
     tfjs: cfg.variants.some((v) => v.startsWith('tfjs')) && cfg.measures.includes('speed') ? findTfjs() : { missing: 'not requested' },
@@ -1128,7 +1172,7 @@ export async function runBench(cfg: BenchConfig): Promise<BenchResults> {
     const tta = cfg.measures.includes('tta') ? await measureTta(cfg, status, plan, tmp) : { rows: [], stale: null };
     const l = load.stop();
     return {
-      machine: describeMachine(l),
+      machine: describeMachine(l, { start: sourceStart, end: sourceRevision() }),
       config: { ...cfg, argv: [...cfg.argv] },
       peers: {
         torch: 'missing' in peers.python ? `(${peers.python.missing})` : `${peers.python.version} (${peers.python.exe})`,

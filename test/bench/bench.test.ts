@@ -69,7 +69,7 @@ describe('bench harness', () => {
       'Float32Array allocations ≥ 64 KB per training step after warm-up, W1 mlp, lernen native, 2 threads',
       'Float32Array allocations ≥ 64 KB per training step after warm-up, W1 mlp, lernen JS backend',
     ]);
-    for (const m of mem) expect(m[1]).toMatch(/^\*\*\d+(\.\d)?\*\* per step \([\d.]+ MiB per step\), over \d+ steps$/);
+    for (const m of mem) expect(m[1]).toMatch(/^\*\*\d+(\.\d)?\*\* per step \([\d.]+ MiB per step\), over \d+ steps; of which through the tensor allocation path \(`memoryStats\(\)\.largeAllocations`\): \d+\.\d per step$/);
     // At least the data loader's batch (128 × 784 floats) is a large allocation.
     expect(md).toMatch(/DataLoader\.makeBatch/);
 
