@@ -170,16 +170,20 @@ export class DataLoader implements Iterable<Batch> {
     const inv = 1 / 255;
     // Normalisation folds into the byte conversion when there is no transform in between.
     const fold = this.norm !== null && this.transform === null;
+    // Bytes to floats with TypedArray.set (a native conversion loop), then one scaling pass:
+    // the same float64 arithmetic, byte·s + t rounded once to float32, as converting and
+    // scaling each element in one JS loop, at about half the cost.
     for (let k = 0; k < bsz; k++) {
       const i = indices[k]!;
-      const src = i * per;
-      const dst = k * per;
       y[k] = ds.labels[i]!;
-      for (let ch = 0; ch < c; ch++) {
-        const s = fold ? inv * this.norm!.scale[ch]! : inv;
-        const t = fold ? this.norm!.shift[ch]! : 0;
-        const o = ch * hw;
-        for (let j = 0; j < hw; j++) x[dst + o + j] = img[src + o + j]! * s + t;
+      x.set(img.subarray(i * per, (i + 1) * per), k * per);
+    }
+    for (let ch = 0; ch < c; ch++) {
+      const s = fold ? inv * this.norm!.scale[ch]! : inv;
+      const t = fold ? this.norm!.shift[ch]! : 0;
+      for (let k = 0; k < bsz; k++) {
+        const o = k * per + ch * hw;
+        for (let j = o; j < o + hw; j++) x[j] = x[j]! * s + t;
       }
     }
     if (this.transform) {

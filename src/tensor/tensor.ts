@@ -203,7 +203,16 @@ export class Tensor {
   /** Same values, new shape (one dimension may be -1). Shares storage. */
   reshape(shape: readonly number[]): Tensor {
     const s = inferShape('reshape', shape, this.size, this.shape);
-    return result('reshape', this.data, s, [this], (g) => accumulate(this, g));
+    const out = result('reshape', this.data, s, [this], (g) => {
+      // An intermediate input takes the gradient buffer over instead of a copy: neither tensor
+      // keeps its gradient after backward (not retained), which frees the shared buffer once.
+      if (!this.grad && this._backward && !this._retain && !out._retain && this.requiresGrad) {
+        this.grad = new Tensor(g, this.shape);
+      } else {
+        accumulate(this, g);
+      }
+    });
+    return out;
   }
   view(shape: readonly number[]): Tensor { return this.reshape(shape); }
   /** Flattens dims [startDim, endDim] into one. */

@@ -132,6 +132,24 @@ describe('buffer pool', () => {
     expect(memoryStats()).toMatchObject({ largeAllocations: 1, reused: 1, pooledBytes: 0 });
   });
 
+  it('reshape passes its gradient buffer on only to an intermediate, unretained input', () => {
+    const v = (n: number, k: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * k));
+    const x = new Tensor(v(64 * 128, 1), [64, 128], true);
+    const r = x.mul(2).reshape([128, 64]).retainGrad();
+    r.mul(r).sum().backward();
+    const rGrad = r.grad!.data.slice();
+    const xGrad = x.grad!.data.slice();
+    expect(Array.from(rGrad)).toEqual(Array.from(r.data, (a) => Math.fround(2 * a)));
+    expect(Array.from(xGrad)).toEqual(Array.from(rGrad, (a) => Math.fround(2 * a)));
+    // A leaf reshaped directly keeps a gradient of its own.
+    const leaf = new Tensor(v(64 * 128, 2), [64, 128], true);
+    leaf.reshape([8192]).mul(3).sum().backward();
+    const leafGrad = leaf.grad!.data.slice();
+    for (let i = 0; i < 3; i++) x.mul(2).reshape([128, 64]).relu().sum().backward();
+    expect(Array.from(leaf.grad!.data)).toEqual(Array.from(leafGrad));
+    expect(Array.from(r.grad!.data)).toEqual(Array.from(rGrad));
+  });
+
   it('a retained intermediate gradient stays intact after backward', () => {
     const w = new Tensor(Float32Array.from({ length: 64 * 64 }, (_, i) => Math.sin(i)), [64, 64], true);
     const x = new Tensor(Float32Array.from({ length: 128 * 64 }, (_, i) => Math.cos(i)), [128, 64]);

@@ -8,6 +8,8 @@ import {
   checkBool, checkF32, checkFinite, checkNoAlias, checkPositive, checkRange, checkSize, fail,
 } from '../validate';
 
+const fround = Math.fround;
+
 type Named = [name: string, buf: Float32Array | null];
 
 /** The state buffers of one step must be pairwise disjoint (each is read and written). */
@@ -49,6 +51,15 @@ export function sgdStep(n: number, param: Float32Array, grad: Float32Array,
   }
   const b = buf!;
   const keep = 1 - dampening;
+  if (wd === 0 && !first && !nesterov) {
+    // The common case (plain momentum), without per-element branches.
+    for (let i = 0; i < n; i++) {
+      const mb = fround(momentum * b[i]! + keep * grad[i]!);
+      b[i] = mb;
+      param[i] = param[i]! - lr * mb;
+    }
+    return;
+  }
   for (let i = 0; i < n; i++) {
     const p = param[i]!;
     const g = wd === 0 ? grad[i]! : grad[i]! + wd * p;

@@ -100,10 +100,33 @@ export function dropoutMask(state: Uint32Array, mask: Float32Array, n: number, p
   checkState(K, state);
   checkOut(K, 'mask', state, mask, n);
   checkRange(K, 'p', p, 0, 1, true);
+  fillDropout(state, null, n, p, null, mask);
+}
+
+/**
+ * The dropout loop with the generator inlined over local variables (V8 keeps them in
+ * registers; the module-level state of next() lives in a context object): keep iff
+ * (u >>> 8)·2⁻²⁴ ≥ p, as uniform() computes it. With x and out, also out = x·mask.
+ */
+function fillDropout(state: Uint32Array, x: Float32Array | null, n: number, p: number,
+  out: Float32Array | null, mask: Float32Array): void {
   const keep = fround(1 / (1 - p));
-  load(state);
-  for (let i = 0; i < n; i++) mask[i] = uniform() >= p ? keep : 0;
-  store(state);
+  let a = state[0]! | 0, b = state[1]! | 0, c = state[2]! | 0, d = state[3]! | 0;
+  for (let i = 0; i < n; i++) {
+    const m5 = Math.imul(b, 5);
+    const r = Math.imul((m5 << 7) | (m5 >>> 25), 9) >>> 0;
+    const t = b << 9;
+    c ^= a;
+    d ^= b;
+    b ^= c;
+    a ^= d;
+    c ^= t;
+    d = (d << 11) | (d >>> 21);
+    const m = (r >>> 8) * TWO_POW_M24 >= p ? keep : 0;
+    mask[i] = m;
+    if (out !== null) out[i] = x![i]! * m;
+  }
+  state[0] = a; state[1] = b; state[2] = c; state[3] = d;
 }
 
 export function dropout(state: Uint32Array, x: Float32Array, n: number, p: number,
@@ -119,12 +142,5 @@ export function dropout(state: Uint32Array, x: Float32Array, n: number, p: numbe
   checkNoAlias(K, 'mask', mask, n, 'out', out, n);
   checkNoAlias(K, 'state', state, 4, 'x', x, n);
   checkExactAliasOr(K, 'out', out, n, 'x', x, n, true);
-  const keep = fround(1 / (1 - p));
-  load(state);
-  for (let i = 0; i < n; i++) {
-    const m = uniform() >= p ? keep : 0;
-    mask[i] = m;
-    out[i] = x[i]! * m;
-  }
-  store(state);
+  fillDropout(state, x, n, p, out, mask);
 }
