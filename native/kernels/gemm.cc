@@ -1,7 +1,10 @@
 // GEMM on OpenBLAS: row-major cblas_sgemm with transpose flags (never a materialised transpose).
 #include <cblas.h>
 
+#include <atomic>
+
 #include "kernels.h"
+#include "parallel.h"
 
 namespace lernen {
 
@@ -16,6 +19,43 @@ void scaleC(i64 count, float beta, float* c) {
   }
 }
 
+// The thread count asked for (setNumThreads), process-wide like OpenBLAS's own; 0 until known.
+std::atomic<int> wantedThreads{0};
+
+// The threads the next GEMM runs on: those asked for, or 1 while this thread's kernel team finds
+// the machine busy (its helpers start late: more runnable threads than cores, see parallel.cc).
+// There, a threaded GEMM waits for its second thread to get a core at every synchronisation,
+// and one thread is faster. OpenBLAS's count is switched only when it changes.
+void useThreads() {
+  const int wanted = blasGetNumThreads();
+  const int run = wanted > 1 && detail::teamBusy() ? 1 : wanted;
+  if (openblas_get_num_threads() != run) openblas_set_num_threads(run);
+}
+
+// OpenBLAS runs a GEMM on one thread when m·n·k ≤ 65536·GEMM_MULTITHREAD_THRESHOLD (4 by
+// default), else on all its threads. Between that and kSmallMnk, threads do not pay: the product
+// takes tens of microseconds, about what waking a thread and joining it costs on an idle
+// machine, and far less than on a busy one, where the waiting thread may not get a core for a
+// whole time slice. Such a GEMM is split into row or column blocks at most kSingleMnk each, so
+// every call stays single-threaded. (The split does not depend on the thread count; OpenBLAS's
+// edge kernels may round a few elements differently than in one call, in the last bits.)
+constexpr double kSingleMnk = 65536.0 * 4;
+constexpr double kSmallMnk = 4.0 * 1024 * 1024;
+
+void sgemmCall(bool transA, bool transB, i64 m, i64 n, i64 k, float alpha, const float* a,
+               i64 lda, const float* b, i64 ldb, float beta, float* c, i64 ldc) {
+  useThreads();
+  cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
+              transB ? CblasTrans : CblasNoTrans,
+              /* m= */ static_cast<blasint>(m), /* n= */ static_cast<blasint>(n),
+              /* k= */ static_cast<blasint>(k),
+              /* alpha= */ alpha,
+              /* a= */ a, /* lda= */ static_cast<blasint>(lda),
+              /* b= */ b, /* ldb= */ static_cast<blasint>(ldb),
+              /* beta= */ beta,
+              /* c= */ c, /* ldc= */ static_cast<blasint>(ldc));
+}
+
 }  // namespace
 
 void gemm(bool transA, bool transB, i64 m, i64 n, i64 k, float alpha, const float* a,
@@ -26,15 +66,30 @@ void gemm(bool transA, bool transB, i64 m, i64 n, i64 k, float alpha, const floa
     scaleC(m * n, beta, c);
     return;
   }
-  cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
-              transB ? CblasTrans : CblasNoTrans,
-              /* m= */ static_cast<blasint>(m), /* n= */ static_cast<blasint>(n),
-              /* k= */ static_cast<blasint>(k),
-              /* alpha= */ alpha,
-              /* a= */ a, /* lda= */ static_cast<blasint>(transA ? m : k),
-              /* b= */ b, /* ldb= */ static_cast<blasint>(transB ? k : n),
-              /* beta= */ beta,
-              /* c= */ c, /* ldc= */ static_cast<blasint>(n));
+  const i64 lda = transA ? m : k, ldb = transB ? k : n;
+  const double mnk = double(m) * double(n) * double(k);
+  if (mnk > kSingleMnk && mnk <= kSmallMnk) {
+    // Rows of C (and of op(A)) in blocks, or else columns of C (and of op(B)).
+    const i64 rows = i64(kSingleMnk / (double(n) * double(k)));
+    const i64 cols = i64(kSingleMnk / (double(m) * double(k)));
+    if (rows >= 1 && (m >= n || cols < 1)) {
+      for (i64 r = 0; r < m; r += rows) {
+        const i64 mr = m - r < rows ? m - r : rows;
+        sgemmCall(transA, transB, mr, n, k, alpha, transA ? a + r : a + r * lda, lda, b, ldb,
+                  beta, c + r * n, n);
+      }
+      return;
+    }
+    if (cols >= 1) {
+      for (i64 q = 0; q < n; q += cols) {
+        const i64 nq = n - q < cols ? n - q : cols;
+        sgemmCall(transA, transB, m, nq, k, alpha, a, lda, transB ? b + q * ldb : b + q, ldb,
+                  beta, c + q, n);
+      }
+      return;
+    }
+  }
+  sgemmCall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, n);
 }
 
 void gemmBatched(i64 batch, bool transA, bool transB, i64 m, i64 n, i64 k, float alpha,
@@ -58,8 +113,21 @@ void gemmBatched(i64 batch, bool transA, bool transB, i64 m, i64 n, i64 k, float
   }
 }
 
-void blasSetNumThreads(int n) { openblas_set_num_threads(n); }
-int blasGetNumThreads() { return openblas_get_num_threads(); }
+void blasSetNumThreads(int n) {
+  wantedThreads.store(n, std::memory_order_relaxed);
+  openblas_set_num_threads(n);
+}
+
+int blasGetNumThreads() {
+  int w = wantedThreads.load(std::memory_order_relaxed);
+  if (w > 0) return w;
+  // Never set: OpenBLAS's own default (OPENBLAS_NUM_THREADS or the core count), recorded before
+  // the first GEMM could lower it (see useThreads).
+  int expected = 0;
+  w = openblas_get_num_threads();
+  wantedThreads.compare_exchange_strong(expected, w < 1 ? 1 : w, std::memory_order_relaxed);
+  return wantedThreads.load(std::memory_order_relaxed);
+}
 const char* blasConfig() { return openblas_get_config(); }
 const char* blasCoreName() { return openblas_get_corename(); }
 int blasParallel() { return openblas_get_parallel(); }

@@ -70,6 +70,8 @@ class Team {
     for (auto& t : threads_) t.join();
   }
 
+  bool busy() const { return serialLeft_ > 0; }
+
   void run(int nt, void (*task)(void*, int), void* ctx) {
     if (serialLeft_ > 0) {
       --serialLeft_;
@@ -166,10 +168,11 @@ class Team {
 
 namespace detail {
 
-void runTeam(int nt, void (*task)(void* ctx, int t), void* ctx) {
-  thread_local Team team;
-  team.run(nt, task, ctx);
-}
+thread_local Team team;
+
+void runTeam(int nt, void (*task)(void* ctx, int t), void* ctx) { team.run(nt, task, ctx); }
+
+bool teamBusy() { return team.busy(); }
 
 }  // namespace detail
 
