@@ -1,19 +1,23 @@
-// Fused 2-D convolution over a whole batch, processed in chunks of samples: per chunk, im2col
-// into a thread-local scratch laid out [c·kh·kw, m·oh·ow], ONE GEMM per pass (forward, weight
-// gradient, input gradient), and the NCHW scatter fused with bias + activation.
+// Fused 2-D convolution over a whole batch, one sample at a time: im2col of the sample into a
+// thread-local column matrix [c·kh·kw, oh·ow], ONE GEMM per pass (forward, weight gradient, input
+// gradient) and the bias + activation epilogue in place.
 //
-// Why chunks: a whole-batch column matrix (42 MB for the MNIST CNN's second convolution at
+// Why per sample: a whole-batch column matrix (42 MB for the MNIST CNN's second convolution at
 // batch 64) lives in DRAM; written by im2col, read by the GEMM, it costs two trips through
-// memory. A chunk's column matrix (a few MB) stays in cache between im2col and the GEMM, and
-// the GEMM's output stays in cache for the scatter. The memory-bound steps (im2col, scatter,
-// gather, col2im) run on the kernel thread team (parallel.h) between the GEMM calls.
+// memory. One sample's (0.66 MB) stays in the core's L2 between im2col and the GEMM.
 //
-// Scratch memory is thread_local and grows to the largest chunk seen on that thread (each
-// worker_thread has its own), so steady-state training does no allocation and no page faults.
-// The memory-bound steps give the same result on any number of threads: every output element
-// is computed by one thread, in a fixed order (db: sample by sample). The GEMMs are OpenBLAS's.
-#include <cstdlib>
+// Threads: data-parallel. Each thread of the kernel team (parallel.h) takes its own samples
+// (backward: groups of kGroup samples) and runs the whole pipeline on them with one-threaded
+// GEMMs, so one fork/join serves a whole pass, nothing waits on OpenBLAS's threads and every
+// memory-bound step runs in parallel. Results do not depend on the number of threads: every
+// output element is computed by one thread in a fixed order, and the weight and bias gradients
+// are summed per group, then over the groups in order.
+//
+// Scratch memory is thread_local and grows to the largest sample seen on that thread, so
+// steady-state training does no allocation and no page faults.
+#include <atomic>
 #include <memory>
+#include <new>
 
 #include "kernels.h"
 #include "loops.h"
@@ -26,46 +30,32 @@ namespace {
 struct Scratch {
   std::unique_ptr<float[]> p;
   i64 size = 0;
-  float* get(i64 n) {
+  /** At least n floats, or nullptr when out of memory (never throws: it runs on helpers too). */
+  float* tryGet(i64 n) {
     if (n > size) {
       p.reset();  // free first: peak memory is the new size, not old + new
-      p.reset(new float[static_cast<size_t>(n)]);
-      size = n;
+      p.reset(new (std::nothrow) float[static_cast<size_t>(n)]);
+      size = p ? n : 0;
     }
     return p.get();
   }
+  float* get(i64 n) {
+    float* r = tryGet(n);
+    if (!r) throw std::bad_alloc();
+    return r;
+  }
 };
 
+// Per thread (the calling thread and each helper of its team): one sample's column matrix and
+// activation-gated gradient; and, on the calling thread, the per-group gradient partials.
 thread_local Scratch colScratch;
 thread_local Scratch matScratch;
+thread_local Scratch partScratch;
 
-// Bytes of column matrix plus GEMM output per chunk. On one thread, one sample at a time
-// (≤ 1 MB: the core's L2) is fastest, and its GEMM writes straight into the output. With
-// several threads, every chunk costs fork/joins (OpenBLAS's and the team's), so chunks are
-// larger, still within the shared L3. (Measured on the MNIST CNN's conv2, see bench/prof.)
-constexpr i64 kChunkBytesOneThread = i64{1} << 20;
-constexpr i64 kChunkBytesThreads = i64{4} << 20;
-// Work below this many floats stays on one thread (a fork/join costs a few microseconds).
-constexpr i64 kGrainFloats = i64{1} << 14;
+// Samples per unit of work in the backward pass (see conv2dBackward).
+constexpr i64 kGroup = 8;
 
-/** Samples per chunk: LERNEN_CONV_CHUNK (for tuning) or what fits kChunkBytes, at least 1. */
-i64 chunkSamples(const Window2d& g, i64 oc) {
-  static const i64 forced = [] {
-    const char* e = std::getenv("LERNEN_CONV_CHUNK");
-    return e ? std::atoll(e) : 0;
-  }();
-  const i64 ohw = g.oh * g.ow, ckk = g.c * g.kh * g.kw;
-  const i64 budget = kernelThreads() > 1 ? kChunkBytesThreads : kChunkBytesOneThread;
-  i64 cs = forced > 0 ? forced : budget / (4 * (ckk + oc) * ohw + 1);
-  if (cs < 1) cs = 1;
-  if (cs > g.n) cs = g.n;
-  return cs;
-}
-
-/** Items per thread so that each gets at least kGrainFloats floats of work. */
-inline i64 grainFor(i64 floatsPerItem) {
-  return floatsPerItem >= kGrainFloats ? 1 : kGrainFloats / (floatsPerItem > 0 ? floatsPerItem : 1);
-}
+LERNEN_CLONES void addRowC(i64 n, const float* x, float* out) { addRow(n, x, out); }
 
 // The output columns ox whose input column ix = ox·stride − pad + kj lies in [0, w): [lo, hi).
 void validSpan(i64 w, i64 ow, i64 stride, i64 pad, i64 kj, i64* lo, i64* hi) {
@@ -113,15 +103,8 @@ void im2colRows(const float* __restrict x, const Window2d& g, i64 s0, i64 m, i64
   }
 }
 
-void im2colChunk(const float* x, const Window2d& g, i64 s0, i64 m, float* col) {
-  const i64 ckk = g.c * g.kh * g.kw;
-  parallelFor(ckk, grainFor(m * g.oh * g.ow), [&](i64 r0, i64 r1) {
-    im2colRows(x, g, s0, m, r0, r1, col);
-  });
-}
-
-// dx planes [p0, p1) of the chunk (plane q = j·c + ci of sample s0 + j) = the scatter-add of
-// their column-matrix rows. Each plane is written by exactly one thread.
+// dx planes [p0, p1) of samples [s0, s0 + m) (plane q = j·c + ci of sample s0 + j) = the
+// scatter-add of their column-matrix rows.
 LERNEN_CLONES
 void col2imPlanes(const float* __restrict col, const Window2d& g, i64 s0, i64 m, i64 p0, i64 p1,
                   float* __restrict dx) {
@@ -175,8 +158,7 @@ void scatterRows(const float* mat, const float* __restrict bias, i64 s0, i64 m, 
 }
 
 // mat[o, j·ohw + p] = dy[s0 + j, o, p]·act'(y[s0 + j, o, p]) for o in [o0, o1), and
-// db[o] += each sample's sum, sample by sample (when db is given): the same additions in the
-// same order whatever the chunk size.
+// db[o] += each sample's sum, sample by sample (when db is given).
 LERNEN_CLONES
 void gatherRows(const float* __restrict dy, const float* __restrict y, i64 s0, i64 m, i64 oc,
                 i64 ohw, Activation act, i64 o0, i64 o1, float* __restrict mat,
@@ -213,21 +195,25 @@ void conv2d(const float* x, const Window2d& g, const float* weight, i64 oc, cons
             Activation act, float* out) {
   const i64 ohw = g.oh * g.ow, ckk = g.c * g.kh * g.kw;
   if (g.n == 0 || oc == 0 || ohw == 0) return;
-  const i64 cs = chunkSamples(g, oc);
-  float* col = colScratch.get(ckk * cs * ohw);
-  float* mat = cs > 1 ? matScratch.get(oc * cs * ohw) : nullptr;
   const bool epilogue = bias != nullptr || act != Activation::None;
-  for (i64 s0 = 0; s0 < g.n; s0 += cs) {
-    const i64 m = g.n - s0 < cs ? g.n - s0 : cs;
-    im2colChunk(x, g, s0, m, col);
-    // One sample's GEMM output [oc, ohw] is already its NCHW block: write it in place.
-    float* dst = m == 1 ? out + s0 * oc * ohw : mat;
-    gemm(false, false, /* m= */ oc, /* n= */ m * ohw, /* k= */ ckk, 1.0f, weight, col, 0.0f, dst);
-    if (m == 1 && !epilogue) continue;
-    parallelFor(oc, grainFor(m * ohw), [&](i64 o0, i64 o1) {
-      scatterRows(dst, bias, s0, m, oc, ohw, act, o0, o1, out);
-    });
-  }
+  // Samples are independent: each thread takes a range of them, one at a time through its own
+  // scratch: im2col (stays in L2), a one-threaded GEMM straight into the sample's output block
+  // [oc, oh·ow], then bias + activation in place.
+  std::atomic<bool> failed{false};
+  parallelFor(g.n, 1, [&](i64 s0, i64 s1) {
+    float* col = colScratch.tryGet(ckk * ohw);
+    if (!col) {
+      failed = true;
+      return;
+    }
+    for (i64 s = s0; s < s1; ++s) {
+      im2colRows(x, g, s, 1, 0, ckk, col);
+      float* dst = out + s * oc * ohw;
+      gemm(false, false, /* m= */ oc, /* n= */ ohw, /* k= */ ckk, 1.0f, weight, col, 0.0f, dst);
+      if (epilogue) scatterRows(dst, bias, s, 1, oc, ohw, act, 0, oc, out);
+    }
+  });
+  if (failed) throw std::bad_alloc();
 }
 
 void conv2dBackward(const float* x, const Window2d& g, const float* weight, i64 oc,
@@ -238,38 +224,54 @@ void conv2dBackward(const float* x, const Window2d& g, const float* weight, i64 
     if (dx) zero(g.n * g.c * g.h * g.w, dx);
     return;
   }
-  const i64 cs = chunkSamples(g, oc);
-  float* mat = matScratch.get(oc * cs * ohw);
-  float* col = (dw || dx) ? colScratch.get(ckk * cs * ohw) : nullptr;
-  for (i64 s0 = 0; s0 < g.n; s0 += cs) {
-    const i64 m = g.n - s0 < cs ? g.n - s0 : cs;
-    const i64 cols = m * ohw;
-    // G [oc, m·ohw]: dy·act'(y) in the chunk's column order. One sample without an
-    // activation needs no copy: its dy block already is G.
-    const float* G;
-    if (m == 1 && act == Activation::None) {
-      G = dy + s0 * oc * ohw;
-      if (db) {
-        parallelFor(oc, grainFor(ohw), [&](i64 o0, i64 o1) { biasGradRows(G, ohw, o0, o1, db); });
+  // Groups of kGroup samples are the units of work. Each group sums its weight and bias
+  // gradients into a partial of its own (sample by sample); the partials are then added in
+  // group order: the same additions in the same order on any number of threads.
+  const i64 groups = (g.n + kGroup - 1) / kGroup;
+  const i64 partSize = oc * ckk + oc;
+  float* part = (dw || db) ? partScratch.get(groups * partSize) : nullptr;
+  std::atomic<bool> failed{false};
+  parallelFor(groups, 1, [&](i64 g0, i64 g1) {
+    float* col = (dw || dx) ? colScratch.tryGet(ckk * ohw) : nullptr;
+    float* mat = act != Activation::None ? matScratch.tryGet(oc * ohw) : nullptr;
+    if (((dw || dx) && !col) || (act != Activation::None && !mat)) {
+      failed = true;
+      return;
+    }
+    for (i64 gi = g0; gi < g1; ++gi) {
+      float* pw = part ? part + gi * partSize : nullptr;
+      float* pb = part ? pw + oc * ckk : nullptr;
+      if (pb) zero(oc, pb);
+      const i64 s1 = (gi + 1) * kGroup < g.n ? (gi + 1) * kGroup : g.n;
+      for (i64 s = gi * kGroup; s < s1; ++s) {
+        // G [oc, oh·ow] = dy·act'(y) for this sample (without an activation, dy's block itself).
+        const float* G;
+        if (act == Activation::None) {
+          G = dy + s * oc * ohw;
+          if (db) biasGradRows(G, ohw, 0, oc, pb);
+        } else {
+          gatherRows(dy, y, s, 1, oc, ohw, act, 0, oc, mat, db ? pb : nullptr);
+          G = mat;
+        }
+        if (dw) {
+          im2colRows(x, g, s, 1, 0, ckk, col);
+          // dW part [oc, ckk] (+)= G · colᵀ
+          gemm(false, true, /* m= */ oc, /* n= */ ckk, /* k= */ ohw, 1.0f, G, col,
+               s == gi * kGroup ? 0.0f : 1.0f, pw);
+        }
+        if (dx) {
+          // dcol [ckk, oh·ow] = Wᵀ · G, then scatter-added into the sample's dx planes.
+          gemm(true, false, /* m= */ ckk, /* n= */ ohw, /* k= */ oc, 1.0f, weight, G, 0.0f, col);
+          col2imPlanes(col, g, s, 1, 0, g.c, dx);
+        }
       }
-    } else {
-      parallelFor(oc, grainFor(cols), [&](i64 o0, i64 o1) {
-        gatherRows(dy, y, s0, m, oc, ohw, act, o0, o1, mat, db);
-      });
-      G = mat;
     }
-    if (dw) {
-      im2colChunk(x, g, s0, m, col);
-      // dW [oc, ckk] += G [oc, m·ohw] · colᵀ
-      gemm(false, true, /* m= */ oc, /* n= */ ckk, /* k= */ cols, 1.0f, G, col, 1.0f, dw);
-    }
-    if (dx) {
-      // dcol [ckk, m·ohw] = Wᵀ · G, reusing the col scratch, then scatter-added into dx.
-      gemm(true, false, /* m= */ ckk, /* n= */ cols, /* k= */ oc, 1.0f, weight, G, 0.0f, col);
-      parallelFor(m * g.c, grainFor(g.h * g.w + g.kh * g.kw * ohw), [&](i64 p0, i64 p1) {
-        col2imPlanes(col, g, s0, m, p0, p1, dx);
-      });
-    }
+  });
+  if (failed) throw std::bad_alloc();
+  for (i64 gi = 0; gi < groups; ++gi) {
+    const float* pw = part ? part + gi * partSize : nullptr;
+    if (dw) addRowC(oc * ckk, pw, dw);
+    if (db) addRowC(oc, pw + oc * ckk, db);
   }
 }
 

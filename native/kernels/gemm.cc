@@ -22,13 +22,15 @@ void scaleC(i64 count, float beta, float* c) {
 // The thread count asked for (setNumThreads), process-wide like OpenBLAS's own; 0 until known.
 std::atomic<int> wantedThreads{0};
 
-// The threads the next GEMM runs on: those asked for, or 1 while this thread's kernel team finds
-// the machine busy (its helpers start late: more runnable threads than cores, see parallel.cc).
-// There, a threaded GEMM waits for its second thread to get a core at every synchronisation,
-// and one thread is faster. OpenBLAS's count is switched only when it changes.
+// The threads the next GEMM runs on: those asked for, or 1 inside a parallel region (the region
+// already uses the cores: data-parallel kernels call one-threaded GEMMs from each thread), or 1
+// while this thread's kernel team finds the machine busy (its helpers start late: more runnable
+// threads than cores, see parallel.cc). There, a threaded GEMM waits for its second thread to
+// get a core at every synchronisation, and one thread is faster. OpenBLAS's count is switched
+// only when it changes (cheap: its threads stay created).
 void useThreads() {
   const int wanted = blasGetNumThreads();
-  const int run = wanted > 1 && detail::teamBusy() ? 1 : wanted;
+  const int run = wanted > 1 && !detail::inTeamRegion() && !detail::teamBusy() ? wanted : 1;
   if (openblas_get_num_threads() != run) openblas_set_num_threads(run);
 }
 

@@ -46,6 +46,17 @@ constexpr int kCallerSpin = 4096;
 // backoff that doubles while the machine stays busy and halves once helpers are prompt again.
 // Serial or parallel, the shares and so the results are the same.
 constexpr std::int64_t kLateNs = 50'000;
+
+// True on a thread while it runs a share of a parallel region (caller and helpers): nested
+// parallelFor calls then run inline, and GEMMs run on one OpenBLAS thread (see gemm.cc), so a
+// region's threads never wait on each other's BLAS threads.
+thread_local bool inRegion = false;
+
+struct RegionFlag {
+  bool prev;
+  RegionFlag() : prev(inRegion) { inRegion = true; }
+  ~RegionFlag() { inRegion = prev; }
+};
 constexpr int kMinBackoff = 16;
 constexpr int kMaxBackoff = 4096;
 
@@ -73,6 +84,7 @@ class Team {
   bool busy() const { return serialLeft_ > 0; }
 
   void run(int nt, void (*task)(void*, int), void* ctx) {
+    RegionFlag flag;
     if (serialLeft_ > 0) {
       --serialLeft_;
       for (int t = 0; t < nt; ++t) task(ctx, t);
@@ -143,7 +155,10 @@ class Team {
         nt = nt_;
       }
       if (idx < nt) {
-        task(ctx, idx);
+        {
+          RegionFlag flag;
+          task(ctx, idx);
+        }
         pending_.fetch_sub(1, std::memory_order_acq_rel);
       }
     }
@@ -173,6 +188,8 @@ thread_local Team team;
 void runTeam(int nt, void (*task)(void* ctx, int t), void* ctx) { team.run(nt, task, ctx); }
 
 bool teamBusy() { return team.busy(); }
+
+bool inTeamRegion() { return inRegion; }
 
 }  // namespace detail
 

@@ -26,6 +26,8 @@ namespace detail {
 void runTeam(int nt, void (*task)(void* ctx, int t), void* ctx);
 /** Whether this thread's team currently runs serially because its helpers started late. */
 bool teamBusy();
+/** Whether this thread is running a share of a parallel region. */
+bool inTeamRegion();
 }  // namespace detail
 
 /**
@@ -38,7 +40,8 @@ template <class F>
 void parallelFor(i64 count, i64 grain, F&& fn) {
   if (count <= 0) return;
   if (grain < 1) grain = 1;
-  i64 nt = kernelThreads();
+  // Inside a region (a share of an outer parallelFor), run inline: no nested teams.
+  i64 nt = detail::inTeamRegion() ? 1 : kernelThreads();
   const i64 maxByGrain = count / grain;
   if (nt > maxByGrain) nt = maxByGrain;
   if (nt <= 1) {
