@@ -23,7 +23,10 @@ fi
 rm -f "$log"
 lib="$out/Release/lernen.node"
 # The binary must really carry the sanitizers (a cached non-sanitized build would prove nothing).
-if ! ldd "$lib" | grep -q libasan || ! ldd "$lib" | grep -q libubsan; then
+# (ldd's output is captured first: with pipefail, `ldd | grep -q` fails at random when grep
+# exits early and ldd dies of SIGPIPE.)
+deps=$(ldd "$lib")
+if ! grep -q libasan <<<"$deps" || ! grep -q libubsan <<<"$deps"; then
   echo "build-asan: $lib is not linked against libasan and libubsan" >&2
   exit 1
 fi
