@@ -56,6 +56,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"col2im", guarded<Col2im>},
       {"conv2d", guarded<Conv2d>},
       {"conv2dBackward", guarded<Conv2dBackward>},
+      {"conv2dMaxPool", guarded<Conv2dMaxPool>},
+      {"conv2dMaxPoolBackward", guarded<Conv2dMaxPoolBackward>},
       {"maxPool2d", guarded<MaxPool2d>},
       {"maxPool2dBackward", guarded<MaxPool2dBackward>},
       {"avgPool2d", guarded<AvgPool2d>},

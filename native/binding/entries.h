@@ -31,6 +31,8 @@ Napi::Value Col2im(const Napi::CallbackInfo& info);
 // conv_fused.cc
 Napi::Value Conv2d(const Napi::CallbackInfo& info);
 Napi::Value Conv2dBackward(const Napi::CallbackInfo& info);
+Napi::Value Conv2dMaxPool(const Napi::CallbackInfo& info);
+Napi::Value Conv2dMaxPoolBackward(const Napi::CallbackInfo& info);
 // pool.cc
 Napi::Value MaxPool2d(const Napi::CallbackInfo& info);
 Napi::Value MaxPool2dBackward(const Napi::CallbackInfo& info);

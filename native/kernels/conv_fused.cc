@@ -191,14 +191,16 @@ void biasGradRows(const float* __restrict g, i64 ohw, i64 o0, i64 o1, float* __r
 
 }  // namespace
 
-void conv2d(const float* x, const Window2d& g, const float* weight, i64 oc, const float* bias,
-            Activation act, float* out) {
+namespace {
+
+/**
+ * The forward pass, sample by sample on the team: im2col (stays in L2), a one-threaded GEMM
+ * into `dst(s)` (a [oc, oh·ow] block), then `epilogue(s, block)`.
+ */
+template <class Dst, class Epilogue>
+void forwardSamples(const float* x, const Window2d& g, const float* weight, i64 oc, Dst dst,
+                    Epilogue epilogue) {
   const i64 ohw = g.oh * g.ow, ckk = g.c * g.kh * g.kw;
-  if (g.n == 0 || oc == 0 || ohw == 0) return;
-  const bool epilogue = bias != nullptr || act != Activation::None;
-  // Samples are independent: each thread takes a range of them, one at a time through its own
-  // scratch: im2col (stays in L2), a one-threaded GEMM straight into the sample's output block
-  // [oc, oh·ow], then bias + activation in place.
   std::atomic<bool> failed{false};
   parallelFor(g.n, 1, [&](i64 s0, i64 s1) {
     float* col = colScratch.tryGet(ckk * ohw);
@@ -208,51 +210,48 @@ void conv2d(const float* x, const Window2d& g, const float* weight, i64 oc, cons
     }
     for (i64 s = s0; s < s1; ++s) {
       im2colRows(x, g, s, 1, 0, ckk, col);
-      float* dst = out + s * oc * ohw;
-      gemm(false, false, /* m= */ oc, /* n= */ ohw, /* k= */ ckk, 1.0f, weight, col, 0.0f, dst);
-      if (epilogue) scatterRows(dst, bias, s, 1, oc, ohw, act, 0, oc, out);
+      float* block = dst(s);
+      if (!block) {
+        failed = true;
+        return;
+      }
+      gemm(false, false, /* m= */ oc, /* n= */ ohw, /* k= */ ckk, 1.0f, weight, col, 0.0f, block);
+      epilogue(s, block);
     }
   });
   if (failed) throw std::bad_alloc();
 }
 
-void conv2dBackward(const float* x, const Window2d& g, const float* weight, i64 oc,
-                    const float* y, const float* dy, Activation act, float* dx, float* dw,
-                    float* db) {
+/**
+ * The backward pass from the gradient G [oc, oh·ow] of each sample's convolution output, which
+ * `grad(s, mat, pb)` returns (built in the thread's `mat` scratch, or a block of its own), adding
+ * its row sums to the bias partial pb when pb is given. Groups of kGroup samples are the units of
+ * work; each group sums its weight and bias gradients into a partial of its own (sample by
+ * sample) and the partials are added in group order: the same additions in the same order on any
+ * number of threads.
+ */
+template <class Grad>
+void backwardGroups(const float* x, const Window2d& g, const float* weight, i64 oc, bool needMat,
+                    float* dx, float* dw, float* db, Grad grad) {
   const i64 ohw = g.oh * g.ow, ckk = g.c * g.kh * g.kw;
-  if (g.n == 0 || oc == 0 || ohw == 0) {
-    if (dx) zero(g.n * g.c * g.h * g.w, dx);
-    return;
-  }
-  // Groups of kGroup samples are the units of work. Each group sums its weight and bias
-  // gradients into a partial of its own (sample by sample); the partials are then added in
-  // group order: the same additions in the same order on any number of threads.
   const i64 groups = (g.n + kGroup - 1) / kGroup;
   const i64 partSize = oc * ckk + oc;
   float* part = (dw || db) ? partScratch.get(groups * partSize) : nullptr;
   std::atomic<bool> failed{false};
   parallelFor(groups, 1, [&](i64 g0, i64 g1) {
     float* col = (dw || dx) ? colScratch.tryGet(ckk * ohw) : nullptr;
-    float* mat = act != Activation::None ? matScratch.tryGet(oc * ohw) : nullptr;
-    if (((dw || dx) && !col) || (act != Activation::None && !mat)) {
+    float* mat = needMat ? matScratch.tryGet(oc * ohw) : nullptr;
+    if (((dw || dx) && !col) || (needMat && !mat)) {
       failed = true;
       return;
     }
     for (i64 gi = g0; gi < g1; ++gi) {
       float* pw = part ? part + gi * partSize : nullptr;
-      float* pb = part ? pw + oc * ckk : nullptr;
+      float* pb = db ? pw + oc * ckk : nullptr;
       if (pb) zero(oc, pb);
       const i64 s1 = (gi + 1) * kGroup < g.n ? (gi + 1) * kGroup : g.n;
       for (i64 s = gi * kGroup; s < s1; ++s) {
-        // G [oc, oh·ow] = dy·act'(y) for this sample (without an activation, dy's block itself).
-        const float* G;
-        if (act == Activation::None) {
-          G = dy + s * oc * ohw;
-          if (db) biasGradRows(G, ohw, 0, oc, pb);
-        } else {
-          gatherRows(dy, y, s, 1, oc, ohw, act, 0, oc, mat, db ? pb : nullptr);
-          G = mat;
-        }
+        const float* G = grad(s, mat, pb);
         if (dw) {
           im2colRows(x, g, s, 1, 0, ckk, col);
           // dW part [oc, ckk] (+)= G · colᵀ
@@ -273,6 +272,93 @@ void conv2dBackward(const float* x, const Window2d& g, const float* weight, i64 
     if (dw) addRowC(oc * ckk, pw, dw);
     if (db) addRowC(oc, pw + oc * ckk, db);
   }
+}
+
+/** The pooling window over one sample's [oc, oh, ow] convolution output. */
+Window2d poolWindow(const Window2d& g, i64 oc, i64 poolH, i64 poolW) {
+  return Window2d{1, oc, g.oh, g.ow, poolH, poolW, poolH, poolW, 0, 0, g.oh / poolH, g.ow / poolW};
+}
+
+}  // namespace
+
+void conv2d(const float* x, const Window2d& g, const float* weight, i64 oc, const float* bias,
+            Activation act, float* out) {
+  const i64 ohw = g.oh * g.ow;
+  if (g.n == 0 || oc == 0 || ohw == 0) return;
+  const bool epilogue = bias != nullptr || act != Activation::None;
+  // Straight into the sample's output block, then bias + activation in place.
+  forwardSamples(
+      x, g, weight, oc, [&](i64 s) { return out + s * oc * ohw; },
+      [&](i64 s, float* block) {
+        if (epilogue) scatterRows(block, bias, s, 1, oc, ohw, act, 0, oc, out);
+      });
+}
+
+void conv2dBackward(const float* x, const Window2d& g, const float* weight, i64 oc,
+                    const float* y, const float* dy, Activation act, float* dx, float* dw,
+                    float* db) {
+  const i64 ohw = g.oh * g.ow;
+  if (g.n == 0 || oc == 0 || ohw == 0) {
+    if (dx) zero(g.n * g.c * g.h * g.w, dx);
+    return;
+  }
+  const bool none = act == Activation::None;
+  // G = dy·act'(y) for the sample (without an activation, dy's block itself).
+  backwardGroups(x, g, weight, oc, !none, dx, dw, db, [&](i64 s, float* mat, float* pb) {
+    if (none) {
+      const float* G = dy + s * oc * ohw;
+      if (pb) biasGradRows(G, ohw, 0, oc, pb);
+      return G;
+    }
+    gatherRows(dy, y, s, 1, oc, ohw, act, 0, oc, mat, pb);
+    return static_cast<const float*>(mat);
+  });
+}
+
+void conv2dMaxPool(const float* x, const Window2d& g, const float* weight, i64 oc,
+                   const float* bias, Activation act, i64 poolH, i64 poolW, float* out,
+                   std::int32_t* idx) {
+  const i64 ohw = g.oh * g.ow;
+  const Window2d pg = poolWindow(g, oc, poolH, poolW);
+  const i64 pooled = oc * pg.oh * pg.ow;
+  if (g.n == 0 || oc == 0 || ohw == 0 || pooled == 0) return;
+  // The convolution output lives only in the thread's scratch: bias + activation in place,
+  // then max pooling (values and indices exactly as maxPool2d on it) into the output.
+  forwardSamples(
+      x, g, weight, oc, [&](i64) { return matScratch.tryGet(oc * ohw); },
+      [&](i64 s, float* block) {
+        if (bias || act != Activation::None) scatterRows(block, bias, 0, 1, oc, ohw, act, 0, oc, block);
+        maxPool2d(block, pg, out + s * pooled, idx + s * pooled);
+      });
+}
+
+void conv2dMaxPoolBackward(const float* x, const Window2d& g, const float* weight, i64 oc,
+                           const float* out, const std::int32_t* idx, const float* dy,
+                           Activation act, i64 poolH, i64 poolW, float* dx, float* dw,
+                           float* db) {
+  const i64 ohw = g.oh * g.ow;
+  const Window2d pg = poolWindow(g, oc, poolH, poolW);
+  const i64 pohw = pg.oh * pg.ow;
+  if (g.n == 0 || oc == 0 || ohw == 0) {
+    if (dx) zero(g.n * g.c * g.h * g.w, dx);
+    return;
+  }
+  const bool relu = act == Activation::Relu;
+  // G: zeros, then each pooled gradient at its argmax, times act'(value) (the pooled value is
+  // the convolution output there): what maxPool2dBackward then conv2dBackward compute.
+  backwardGroups(x, g, weight, oc, true, dx, dw, db, [&](i64 s, float* mat, float* pb) {
+    zero(oc * ohw, mat);
+    for (i64 o = 0; o < oc; ++o) {
+      const i64 at = (s * oc + o) * pohw;
+      float* row = mat + o * ohw;
+      for (i64 q = 0; q < pohw; ++q) {
+        const float v = dy[at + q];
+        row[idx[at + q]] += relu ? (out[at + q] > 0.0f ? v : 0.0f) : v;
+      }
+      if (pb) pb[o] += sumRun(ohw, row);
+    }
+    return static_cast<const float*>(mat);
+  });
 }
 
 }  // namespace lernen

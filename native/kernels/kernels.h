@@ -124,6 +124,22 @@ void conv2d(const float* x, const Window2d& g, const float* weight, i64 oc, cons
 void conv2dBackward(const float* x, const Window2d& g, const float* weight, i64 oc,
                     const float* y, const float* dy, Activation act, float* dx, float* dw,
                     float* db);
+/**
+ * conv2d, then max pooling over poolH×poolW windows with the same stride and no padding, without
+ * materialising the convolution output: out [n, oc, oh/poolH, ow/poolW] and idx exactly as
+ * maxPool2d(conv2d(...)) writes them. poolH ≤ oh, poolW ≤ ow.
+ */
+void conv2dMaxPool(const float* x, const Window2d& g, const float* weight, i64 oc,
+                   const float* bias, Activation act, i64 poolH, i64 poolW, float* out,
+                   std::int32_t* idx);
+/**
+ * Backward of conv2dMaxPool from dy (the pooled output's gradient), out (read for relu) and idx
+ * (values in [0, oh·ow), checked by the caller): as maxPool2dBackward then conv2dBackward.
+ */
+void conv2dMaxPoolBackward(const float* x, const Window2d& g, const float* weight, i64 oc,
+                           const float* out, const std::int32_t* idx, const float* dy,
+                           Activation act, i64 poolH, i64 poolW, float* dx, float* dw,
+                           float* db);
 
 /** Requires pad ≤ kernel/2 (every window holds at least one input element). */
 void maxPool2d(const float* x, const Window2d& g, float* out, std::int32_t* idx);

@@ -177,6 +177,29 @@ export interface Backend {
     weight: Float32Array, outC: number, y: Float32Array, dy: Float32Array, act: Activation,
     dx: Float32Array | null, dw: Float32Array | null, db: Float32Array | null): void;
 
+  /**
+   * conv2d, then max pooling over poolH×poolW windows with stride poolH×poolW and no padding,
+   * in one pass that never materialises the convolution output: out [n, outC, ph, pw] with
+   * ph = floor(oh/poolH), pw = floor(ow/poolW), and idx (flat index oy·ow + ox of the maximum
+   * within its oh×ow plane) exactly as conv2d followed by maxPool2d write them.
+   * 1 ≤ poolH ≤ oh, 1 ≤ poolW ≤ ow. out and idx must not alias any input.
+   */
+  conv2dMaxPool(x: Float32Array, n: number, c: number, h: number, w: number, kh: number,
+    kw: number, strideH: number, strideW: number, padH: number, padW: number,
+    weight: Float32Array, outC: number, bias: Float32Array | null, act: Activation,
+    poolH: number, poolW: number, out: Float32Array, idx: Int32Array): void;
+
+  /**
+   * Backward of conv2dMaxPool from dy [n, outC, ph, pw], the gradient of its output, given its
+   * out (read only when act is 'relu') and idx (each in [0, oh·ow)): as maxPool2dBackward then
+   * conv2dBackward. dx is overwritten when given; dw and db are accumulated (+=) when given.
+   */
+  conv2dMaxPoolBackward(x: Float32Array, n: number, c: number, h: number, w: number, kh: number,
+    kw: number, strideH: number, strideW: number, padH: number, padW: number,
+    weight: Float32Array, outC: number, out: Float32Array, idx: Int32Array, dy: Float32Array,
+    act: Activation, poolH: number, poolW: number, dx: Float32Array | null,
+    dw: Float32Array | null, db: Float32Array | null): void;
+
   // ---------------------------------------------------------------- pooling
   /**
    * Max pooling over x [n, c, h, w] into out [n, c, oh, ow] (padding counts as −∞).

@@ -69,6 +69,16 @@ export interface LernenBinding {
     weight: Float32Array, outC: number, y: Float32Array, dy: Float32Array, act: Activation,
     dx: Float32Array | null, dw: Float32Array | null, db: Float32Array | null): void;
 
+  conv2dMaxPool(x: Float32Array, n: number, c: number, h: number, w: number, kh: number,
+    kw: number, strideH: number, strideW: number, padH: number, padW: number,
+    weight: Float32Array, outC: number, bias: Float32Array | null, act: Activation,
+    poolH: number, poolW: number, out: Float32Array, idx: Int32Array): void;
+  conv2dMaxPoolBackward(x: Float32Array, n: number, c: number, h: number, w: number, kh: number,
+    kw: number, strideH: number, strideW: number, padH: number, padW: number,
+    weight: Float32Array, outC: number, out: Float32Array, idx: Int32Array, dy: Float32Array,
+    act: Activation, poolH: number, poolW: number, dx: Float32Array | null,
+    dw: Float32Array | null, db: Float32Array | null): void;
+
   maxPool2d(x: Float32Array, n: number, c: number, h: number, w: number, kh: number, kw: number,
     strideH: number, strideW: number, padH: number, padW: number, out: Float32Array,
     idx: Int32Array): void;
@@ -114,7 +124,7 @@ export interface LernenBinding {
 export const BINDING_FUNCTIONS: readonly (keyof LernenBinding)[] = [
   'gemm', 'gemmBatched', 'binary', 'unary', 'unaryBackward', 'axpy', 'sumTo', 'permute',
   'reduce', 'softmax', 'softmaxBackward', 'softmaxCrossEntropy', 'softmaxCrossEntropyBackward',
-  'biasAct', 'biasActBackward', 'im2col', 'col2im', 'conv2d', 'conv2dBackward', 'maxPool2d', 'maxPool2dBackward',
+  'biasAct', 'biasActBackward', 'im2col', 'col2im', 'conv2d', 'conv2dBackward', 'conv2dMaxPool', 'conv2dMaxPoolBackward', 'maxPool2d', 'maxPool2dBackward',
   'avgPool2d', 'avgPool2dBackward', 'batchNorm', 'batchNormBackward', 'sgdStep', 'adamStep',
   'rmspropStep', 'randUniform', 'randNormal', 'dropoutMask', 'dropout', 'setNumThreads', 'getNumThreads',
   'info',

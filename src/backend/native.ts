@@ -130,6 +130,18 @@ export function createNativeBackend(addon: unknown): Backend {
         dx ?? null, dw ?? null, db ?? null);
     },
 
+    conv2dMaxPool(x, n, c, h, w, kh, kw, strideH, strideW, padH, padW, weight, outC, bias, act, poolH, poolW, out, idx) {
+      checkOp('conv2dMaxPool', 'act', act, ACTIVATIONS);
+      b.conv2dMaxPool(x, n, c, h, w, kh, kw, strideH, strideW, padH, padW, weight, outC, bias ?? null, act,
+        poolH, poolW, out, idx);
+    },
+    conv2dMaxPoolBackward(x, n, c, h, w, kh, kw, strideH, strideW, padH, padW, weight, outC, out, idx, dy, act,
+      poolH, poolW, dx, dw, db) {
+      checkOp('conv2dMaxPoolBackward', 'act', act, ACTIVATIONS);
+      b.conv2dMaxPoolBackward(x, n, c, h, w, kh, kw, strideH, strideW, padH, padW, weight, outC, out, idx, dy,
+        act, poolH, poolW, dx ?? null, dw ?? null, db ?? null);
+    },
+
     maxPool2d(x, n, c, h, w, kh, kw, strideH, strideW, padH, padW, out, idx) {
       b.maxPool2d(x, n, c, h, w, kh, kw, strideH, strideW, padH, padW, out, idx);
     },

@@ -17,6 +17,26 @@ const PLAIN: ReadonlySet<unknown> = new Set<unknown>([
   Linear, Conv2d, ReLU, LeakyReLU, Sigmoid, Tanh, GELU, Identity, Dropout, Flatten, MaxPool2d, AvgPool2d,
 ]);
 
+/**
+ * How many modules from mods[i] run as one fused kernel call: Linear → ReLU and Conv2d → ReLU
+ * (2), Conv2d → ReLU → MaxPool2d and Conv2d → MaxPool2d with stride = window and no padding
+ * (3 and 2), else 1. Only the exact built-in classes fuse (a subclass may change forward).
+ */
+function fusedRun(mods: Module[], i: number): number {
+  const m = mods[i]!;
+  const a = mods[i + 1];
+  const b = mods[i + 2];
+  const poolable = (p: Module | undefined): p is MaxPool2d => p !== undefined && p.constructor === MaxPool2d &&
+    (p as MaxPool2d).stride[0] === (p as MaxPool2d).kernelSize[0] && (p as MaxPool2d).stride[1] === (p as MaxPool2d).kernelSize[1] &&
+    (p as MaxPool2d).padding[0] === 0 && (p as MaxPool2d).padding[1] === 0;
+  if (m.constructor === Conv2d) {
+    if (a?.constructor === ReLU && poolable(b)) return 3;
+    if (poolable(a)) return 2;
+  }
+  if ((m.constructor === Linear || m.constructor === Conv2d) && a?.constructor === ReLU) return 2;
+  return 1;
+}
+
 function isPlain(m: Module): boolean {
   const ctor = m.constructor as { prototype: Module };
   return PLAIN.has(ctor) && m.forward === ctor.prototype.forward && m.call === Module.prototype.call;
@@ -25,8 +45,9 @@ function isPlain(m: Module): boolean {
 /**
  * Runs modules in order; children are keyed "0", "1", … (or by the names of a record passed
  * as the only argument). A Linear (or Conv2d) directly followed by a ReLU runs as one fused
- * kernel call (same values and gradients, one pass less); set `fuse = false` to run them
- * separately.
+ * kernel call, and so does a Conv2d [→ ReLU] → MaxPool2d (window = stride, no padding), which
+ * never writes the full-size convolution output (same values and gradients, fewer passes over
+ * memory); set `fuse = false` to run them separately.
  *
  * An activation passed between two built-in layers (Linear, Conv2d, activations, Dropout,
  * Flatten, pooling) is referenced by nothing but the autograd graph: its buffer is reused for
@@ -77,17 +98,19 @@ export class Sequential extends Module {
     let producedByPlain = false;
     for (let i = 0; i < mods.length; i++) {
       const m = mods[i]!;
-      const next = mods[i + 1];
-      const fused = this.fuse && next !== undefined && (m.constructor === Linear || m.constructor === Conv2d) &&
-        next.constructor === ReLU;
-      const plain = isPlain(m) && (!fused || isPlain(next));
+      const run = this.fuse ? fusedRun(mods, i) : 1;
+      let plain = true;
+      for (let k = i; k < i + run; k++) plain &&= isPlain(mods[k]!);
       if (producedByPlain && plain) between.push(x);
-      if (fused) {
-        x = (m as Linear | Conv2d).forwardActivation(x, 'relu');
-        i++;
-      } else {
+      if (run === 1) {
         x = m.call(x);
+      } else {
+        const last = mods[i + run - 1]!;
+        const act = mods[i + 1]!.constructor === ReLU ? 'relu' : 'none';
+        if (last instanceof MaxPool2d) x = (m as Conv2d).forwardPooled(x, act, last.kernelSize);
+        else x = (m as Linear | Conv2d).forwardActivation(x, 'relu');
       }
+      i += run - 1;
       producedByPlain = plain;
     }
     if (isGradEnabled()) {

@@ -84,6 +84,14 @@ export class Conv2d extends Module {
     return F.conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, act });
   }
 
+  /**
+   * forward() with an activation and max pooling (window = stride = pool, no padding) fused in
+   * (Sequential uses it for Conv2d → ReLU → MaxPool2d): maxPool2d(act(conv(x))).
+   */
+  forwardPooled(x: Tensor, act: 'none' | 'relu', pool: readonly [number, number]): Tensor {
+    return F.conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, act, pool });
+  }
+
   override extraRepr(): string {
     let s = `${this.inChannels}, ${this.outChannels}, kernelSize=[${this.kernelSize.join(', ')}], stride=[${this.stride.join(', ')}]`;
     if (this.padding[0] || this.padding[1]) s += `, padding=[${this.padding.join(', ')}]`;

@@ -68,12 +68,18 @@ export interface Conv2dOptions {
   padding?: number | readonly [number, number];
   /** Activation fused into the convolution's output ('relu' saves a pass over memory). */
   act?: Activation;
+  /**
+   * Max pooling fused after the activation, with this window and the same stride, no padding
+   * (as MaxPool2d(pool)): the result is maxPool2d(act(conv)), without the full-size convolution
+   * output ever being written.
+   */
+  pool?: number | readonly [number, number];
 }
 
 /**
  * 2-D convolution (cross-correlation, as PyTorch) of x [N, C, H, W] with weight
- * [outC, C, kh, kw], optionally fused with bias and ReLU. One backend call forward (native:
- * batch-level im2col into reused scratch + one GEMM), one backward.
+ * [outC, C, kh, kw], optionally fused with bias, ReLU and max pooling. One backend call forward
+ * (native: per-sample im2col into reused scratch + one GEMM, data-parallel), one backward.
  */
 export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, opts: Conv2dOptions = {}): Tensor {
   if (x.ndim !== 4) throw new ShapeError(`conv2d: input must be 4-D [N, C, H, W], got ${fmtShape(x.shape)}`);
@@ -83,24 +89,43 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
   if (wc !== c) throw new ShapeError(`conv2d: input has ${c} channels but weight ${fmtShape(weight.shape)} expects ${wc}`);
   if (bias && (bias.ndim !== 1 || bias.shape[0] !== oc)) throw new ShapeError(`conv2d: bias must be [${oc}], got ${fmtShape(bias.shape)}`);
   const [sh, sw] = pair('conv2d: stride', opts.stride ?? 1, 1);
-  const [ph, pw] = pair('conv2d: padding', opts.padding ?? 0, 0);
+  const [ph0, pw0] = pair('conv2d: padding', opts.padding ?? 0, 0);
   const act = opts.act ?? 'none';
   if (act !== 'none' && act !== 'relu') throw new ValueError(`conv2d: act must be 'none' or 'relu', got ${String(act)}`);
-  const oh = Math.floor((h + 2 * ph - kh) / sh) + 1;
-  const ow = Math.floor((w + 2 * pw - kw) / sw) + 1;
+  const oh = Math.floor((h + 2 * ph0 - kh) / sh) + 1;
+  const ow = Math.floor((w + 2 * pw0 - kw) / sw) + 1;
   if (oh < 1 || ow < 1) {
-    throw new ShapeError(`conv2d: kernel ${kh}x${kw} does not fit input ${h}x${w} with padding ${ph},${pw}`);
+    throw new ShapeError(`conv2d: kernel ${kh}x${kw} does not fit input ${h}x${w} with padding ${ph0},${pw0}`);
+  }
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  if (opts.pool !== undefined) {
+    const [qh, qw] = pair('conv2d: pool', opts.pool, 1);
+    if (qh > oh || qw > ow) {
+      throw new ShapeError(`conv2d: pool ${qh}x${qw} does not fit the convolution output ${oh}x${ow}`);
+    }
+    const ph = Math.floor(oh / qh), pw = Math.floor(ow / qw);
+    const y = alloc(n * oc * ph * pw);
+    const idx = allocInt32(y.length);
+    backend().conv2dMaxPool(x.data, n, c, h, w, kh, kw, sh, sw, ph0, pw0, weight.data, oc, bias ? bias.data : null, act, qh, qw, y, idx);
+    return result('conv2d', y, [n, oc, ph, pw], inputs, (g) => {
+      let dw: Float32Array | null = null;
+      let db: Float32Array | null = null;
+      if (weight.requiresGrad) { ensureGrad(weight); dw = weight.grad!.data; }
+      if (bias?.requiresGrad) { ensureGrad(bias); db = bias.grad!.data; }
+      const dx = x.requiresGrad ? alloc(x.size) : null;
+      backend().conv2dMaxPoolBackward(x.data, n, c, h, w, kh, kw, sh, sw, ph0, pw0, weight.data, oc, y, idx, g, act, qh, qw, dx, dw, db);
+      if (dx) accumulate(x, dx, true);
+    }, [idx]);
   }
   const y = alloc(n * oc * oh * ow);
-  backend().conv2d(x.data, n, c, h, w, kh, kw, sh, sw, ph, pw, weight.data, oc, bias ? bias.data : null, act, y);
-  const inputs = bias ? [x, weight, bias] : [x, weight];
+  backend().conv2d(x.data, n, c, h, w, kh, kw, sh, sw, ph0, pw0, weight.data, oc, bias ? bias.data : null, act, y);
   return result('conv2d', y, [n, oc, oh, ow], inputs, (g) => {
     let dw: Float32Array | null = null;
     let db: Float32Array | null = null;
     if (weight.requiresGrad) { ensureGrad(weight); dw = weight.grad!.data; }
     if (bias?.requiresGrad) { ensureGrad(bias); db = bias.grad!.data; }
     const dx = x.requiresGrad ? alloc(x.size) : null;
-    backend().conv2dBackward(x.data, n, c, h, w, kh, kw, sh, sw, ph, pw, weight.data, oc, y, g, act, dx, dw, db);
+    backend().conv2dBackward(x.data, n, c, h, w, kh, kw, sh, sw, ph0, pw0, weight.data, oc, y, g, act, dx, dw, db);
     if (dx) accumulate(x, dx, true);
   });
 }

@@ -108,6 +108,17 @@ describe.each(BACKENDS.map((b) => b.name))('finite-difference gradients on %s', 
     gradcheck((x, w, b) => F.conv2d(x, w, b, { padding: 1, act: 'relu' }), [xr, wr, br], { tol: kink ? 5e-2 : 1e-2 });
   }));
 
+  it('conv2d with fused max pooling', on(() => {
+    gradcheck((x, w, b) => F.conv2d(x, w, b, { pool: 2 }), [randT([2, 2, 6, 7], 41), randT([3, 2, 3, 3], 42), randT([3], 43)]);
+    gradcheck((x, w) => F.conv2d(x, w, null, { stride: [1, 2], padding: 1, pool: [2, 1] }), [randT([1, 3, 5, 6], 44), randT([2, 3, 2, 2], 45)]);
+    const xr = randT([2, 2, 6, 6], 46);
+    const wr = randT([3, 2, 3, 3], 47);
+    const br = randT([3], 48);
+    const pre = F.conv2d(xr.detach(), wr.detach(), br.detach());
+    const kink = pre.data.some((v) => Math.abs(v) < 0.05);
+    gradcheck((x, w, b) => F.conv2d(x, w, b, { act: 'relu', pool: 2 }), [xr, wr, br], { tol: kink ? 5e-2 : 1e-2 });
+  }));
+
   it('max and average pooling', on(() => {
     gradcheck((x) => F.maxPool2d(x, 2), [randT([2, 3, 6, 6], 9)]);
     gradcheck((x) => F.maxPool2d(x, 3, { stride: 2, padding: 1 }), [randT([1, 2, 7, 5], 10)]);

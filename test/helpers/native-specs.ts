@@ -178,6 +178,22 @@ export const SPECS: Spec[] = [
         a.f32(oc * g.c * g.kh * g.kw), oc, a.f32(out), a.f32(out), 'relu', a.f32(g.n * g.c * g.h * g.w),
         a.f32(oc * g.c * g.kh * g.kw), a.f32(oc)];
     } },
+  { name: 'conv2dMaxPool', kinds: ['f32', ...win, 'f32', 'size', 'f32?', { op: ['none', 'relu'] }, 'size', 'size', 'f32', 'i32'],
+    make: (r, a) => {
+      const g = window(r), oc = r.int(1, 3), qh = r.int(1, g.oh), qw = r.int(1, g.ow);
+      const out = g.n * oc * Math.floor(g.oh / qh) * Math.floor(g.ow / qw);
+      return [a.f32(g.n * g.c * g.h * g.w), g.n, g.c, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw,
+        a.f32(oc * g.c * g.kh * g.kw), oc, a.f32(oc), r.pick(['none', 'relu']), qh, qw, a.f32(out), a.i32(out)];
+    } },
+  { name: 'conv2dMaxPoolBackward',
+    kinds: ['f32', ...win, 'f32', 'size', 'f32', 'i32', 'f32', { op: ['none', 'relu'] }, 'size', 'size', 'f32?', 'f32?', 'f32?'],
+    make: (r, a) => {
+      const g = window(r), oc = r.int(1, 3), qh = r.int(1, g.oh), qw = r.int(1, g.ow);
+      const out = g.n * oc * Math.floor(g.oh / qh) * Math.floor(g.ow / qw);
+      return [a.f32(g.n * g.c * g.h * g.w), g.n, g.c, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw,
+        a.f32(oc * g.c * g.kh * g.kw), oc, a.f32(out), a.i32(out), a.f32(out), 'relu', qh, qw, a.f32(g.n * g.c * g.h * g.w),
+        a.f32(oc * g.c * g.kh * g.kw), a.f32(oc)];
+    } },
   { name: 'maxPool2d', kinds: ['f32', ...win, 'f32', 'i32'],
     make: (r, a) => {
       const g = window(r);

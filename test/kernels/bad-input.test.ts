@@ -262,6 +262,16 @@ add('conv2dBackward', 'dy too short', 'dy', () => [F(16), ...win, F(18), 2, F(8)
 add('conv2dBackward', 'y too short for relu', 'y', () => [F(16), ...win, F(18), 2, F(7), F(8), 'relu', F(16), F(18), F(2)]);
 add('conv2dBackward', 'dw too short', 'dw', () => [F(16), ...win, F(18), 2, F(8), F(8), 'none', null, F(17), null]);
 add('conv2dBackward', 'dx the same memory as dy', 'dx', () => { const d = F(16); return [F(16), ...win, F(18), 2, F(8), d, 'none', d, null, null]; });
+// conv2dMaxPool: the same 1×1×4×4 input, 2×1×3×3 weight → conv 2×2 → pool 2×2 → out [1, 2, 1, 1].
+add('conv2dMaxPool', 'pool larger than the convolution output', 'poolH', () => [F(16), ...win, F(18), 2, null, 'relu', 3, 2, F(2), I(2)]);
+add('conv2dMaxPool', 'poolW = 0', 'poolW', () => [F(16), ...win, F(18), 2, null, 'relu', 2, 0, F(2), I(2)]);
+add('conv2dMaxPool', 'idx too short', 'idx', () => [F(16), ...win, F(18), 2, null, 'none', 2, 2, F(2), I(1)]);
+add('conv2dMaxPool', 'out the same memory as x', 'out', () => { const x = F(16); return [x, ...win, F(18), 2, null, 'none', 2, 2, x, I(2)]; });
+add('conv2dMaxPool', 'unknown activation', 'act', () => [F(16), ...win, F(18), 2, null, 'gelu', 2, 2, F(2), I(2)]);
+add('conv2dMaxPoolBackward', 'idx out of range', 'idx', () => [F(16), ...win, F(18), 2, F(2), Int32Array.from([0, 4]), F(2), 'relu', 2, 2, F(16), F(18), F(2)]);
+add('conv2dMaxPoolBackward', 'dy too short', 'dy', () => [F(16), ...win, F(18), 2, F(2), I(2), F(1), 'none', 2, 2, F(16), F(18), F(2)]);
+add('conv2dMaxPoolBackward', 'dw too short', 'dw', () => [F(16), ...win, F(18), 2, F(2), I(2), F(2), 'none', 2, 2, null, F(17), null]);
+add('conv2dMaxPoolBackward', 'dx the same memory as dy', 'dx', () => { const d = F(16); return [F(16), ...win, F(18), 2, F(2), I(2), d, 'none', 2, 2, d, null, null]; });
 add('dropoutMask', 'negative p', 'p', () => [state(), F(4), 4, -0.1]);
 add('dropoutMask', 'mask too short', 'mask', () => [state(), F(3), 4, 0.5]);
 add('dropout', 'p = 1', 'p', () => [state(), F(4), 4, 1, F(4), F(4)]);

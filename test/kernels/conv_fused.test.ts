@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BACKENDS, JS, NATIVE } from '../helpers/backends';
-import { expectClose, expectIdentical, guardedF32, inputF32 } from '../helpers/close';
+import { expectClose, expectIdentical, guardedF32, guardedI32, inputF32, inputI32 } from '../helpers/close';
 import { outSize, randomF32, refCol2im, refGemm, refIm2col, type Win } from '../helpers/reference';
 
 const EACH = BACKENDS.map((b) => [b.name, b] as const);
@@ -149,6 +149,70 @@ describe.runIf(NATIVE)('fused conv2d: sample groups and threads (native)', () =>
       expectIdentical(gr.db, two.grads[i]!.db, `db ${i}`);
       expectIdentical(gr.dw, two.grads[i]!.dw, `dw ${i}`);
     });
+  });
+});
+
+describe.each(EACH)('conv2dMaxPool on %s', (_name, be) => {
+  const POOLED: Array<Win & { oc: number; qh: number; qw: number }> = [
+    { n: 3, c: 2, h: 9, w: 8, kh: 3, kw: 3, sH: 1, sW: 1, pH: 0, pW: 0, oc: 4, qh: 2, qw: 2 },
+    { n: 2, c: 3, h: 10, w: 11, kh: 3, kw: 2, sH: 2, sW: 1, pH: 1, pW: 1, oc: 5, qh: 2, qw: 3 },
+    { n: 11, c: 8, h: 12, w: 12, kh: 3, kw: 3, sH: 1, sW: 1, pH: 1, pW: 1, oc: 6, qh: 3, qw: 3 },
+    { n: 2, c: 1, h: 5, w: 5, kh: 2, kw: 2, sH: 1, sW: 1, pH: 0, pW: 0, oc: 3, qh: 1, qw: 1 },
+  ];
+  it.each(POOLED.map((g) => [label(g), g] as const))('is conv2d then maxPool2d, forward and backward, bit for bit: %s', (_l, g) => {
+    const [oh, ow] = outSize(g);
+    const ph = Math.floor(oh / g.qh), pw = Math.floor(ow / g.qw);
+    const nconv = g.n * g.oc * oh * ow, npool = g.n * g.oc * ph * pw;
+    const x = randomF32(g.n * g.c * g.h * g.w, 61);
+    const wt = randomF32(g.oc * g.c * g.kh * g.kw, 62);
+    const b = randomF32(g.oc, 63);
+    const dy = randomF32(npool, 64);
+    for (const [bias, act] of [[b, 'relu'], [null, 'none'], [b, 'none']] as const) {
+      // The composition.
+      const y = new Float32Array(nconv), pooled = new Float32Array(npool), pidx = new Int32Array(npool);
+      be.conv2d(x, ...win(g), wt, g.oc, bias, act, y);
+      be.maxPool2d(y, g.n, g.oc, oh, ow, g.qh, g.qw, g.qh, g.qw, 0, 0, pooled, pidx);
+      const dyConv = new Float32Array(nconv);
+      be.maxPool2dBackward(dy, pidx, g.n, g.oc, oh, ow, ph, pw, dyConv);
+      const dx0 = new Float32Array(x.length), dw0 = new Float32Array(wt.length).fill(0.25), db0 = new Float32Array(g.oc).fill(-2);
+      be.conv2dBackward(x, ...win(g), wt, g.oc, y, dyConv, act, dx0, dw0, db0);
+      // The fused kernels.
+      const out = guardedF32(npool), idx = guardedI32(npool);
+      be.conv2dMaxPool(inputF32(x), ...win(g), inputF32(wt), g.oc, bias ? inputF32(bias) : null, act, g.qh, g.qw, out.buf, idx.buf);
+      out.check(); idx.check();
+      expectIdentical(out.data, pooled, `${act} out`);
+      expect(Array.from(idx.data)).toEqual(Array.from(pidx));
+      const dx = guardedF32(x.length, new Float32Array(x.length).fill(7));
+      const dw = guardedF32(wt.length, new Float32Array(wt.length).fill(0.25));
+      const db = guardedF32(g.oc, new Float32Array(g.oc).fill(-2));
+      be.conv2dMaxPoolBackward(inputF32(x), ...win(g), inputF32(wt), g.oc, inputF32(out.data), inputI32(idx.data), inputF32(dy), act, g.qh, g.qw, dx.buf, dw.buf, db.buf);
+      dx.check(); dw.check(); db.check();
+      expectIdentical(dx.data, dx0, `${act} dx`);
+      expectIdentical(dw.data, dw0, `${act} dw`);
+      expectIdentical(db.data, db0, `${act} db`);
+    }
+  });
+});
+
+describe.runIf(NATIVE)('conv2dMaxPool on several threads (native)', () => {
+  it('gives the same results on 1 and 2 threads', () => {
+    const g = { n: 21, c: 8, h: 14, w: 14, kh: 3, kw: 3, sH: 1, sW: 1, pH: 0, pW: 0, oc: 16 };
+    const npool = g.n * g.oc * 36;
+    const x = randomF32(g.n * g.c * g.h * g.w, 71), wt = randomF32(g.oc * g.c * 9, 72), b = randomF32(g.oc, 73), dy = randomF32(npool, 74);
+    const prev = NATIVE!.getNumThreads();
+    const res = [1, 2].map((t) => {
+      NATIVE!.setNumThreads(t);
+      try {
+        const out = new Float32Array(npool), idx = new Int32Array(npool);
+        NATIVE!.conv2dMaxPool(x, ...win(g), wt, g.oc, b, 'relu', 2, 2, out, idx);
+        const dx = new Float32Array(x.length), dw = new Float32Array(wt.length), db = new Float32Array(g.oc);
+        NATIVE!.conv2dMaxPoolBackward(x, ...win(g), wt, g.oc, out, idx, dy, 'relu', 2, 2, dx, dw, db);
+        return [out, idx, dx, dw, db];
+      } finally {
+        NATIVE!.setNumThreads(prev);
+      }
+    });
+    res[0]!.forEach((a, i) => expect(Array.from(res[1]![i]!)).toEqual(Array.from(a)));
   });
 });
 

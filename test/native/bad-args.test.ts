@@ -189,6 +189,22 @@ const SPECS: Spec[] = [
         a.f32(oc * g.c * g.kh * g.kw), oc, a.f32(out), a.f32(out), 'relu', a.f32(g.n * g.c * g.h * g.w),
         a.f32(oc * g.c * g.kh * g.kw), a.f32(oc)];
     } },
+  { name: 'conv2dMaxPool', kinds: ['f32', ...win, 'f32', 'size', 'f32?', { op: ['none', 'relu'] }, 'size', 'size', 'f32', 'i32'],
+    make: (r, a) => {
+      const g = window(r), oc = r.int(1, 3), qh = r.int(1, g.oh), qw = r.int(1, g.ow);
+      const out = g.n * oc * Math.floor(g.oh / qh) * Math.floor(g.ow / qw);
+      return [a.f32(g.n * g.c * g.h * g.w), g.n, g.c, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw,
+        a.f32(oc * g.c * g.kh * g.kw), oc, a.f32(oc), r.pick(['none', 'relu']), qh, qw, a.f32(out), a.i32(out)];
+    } },
+  { name: 'conv2dMaxPoolBackward',
+    kinds: ['f32', ...win, 'f32', 'size', 'f32', 'i32', 'f32', { op: ['none', 'relu'] }, 'size', 'size', 'f32?', 'f32?', 'f32?'],
+    make: (r, a) => {
+      const g = window(r), oc = r.int(1, 3), qh = r.int(1, g.oh), qw = r.int(1, g.ow);
+      const out = g.n * oc * Math.floor(g.oh / qh) * Math.floor(g.ow / qw);
+      return [a.f32(g.n * g.c * g.h * g.w), g.n, g.c, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw,
+        a.f32(oc * g.c * g.kh * g.kw), oc, a.f32(out), a.i32(out), a.f32(out), 'relu', qh, qw, a.f32(g.n * g.c * g.h * g.w),
+        a.f32(oc * g.c * g.kh * g.kw), a.f32(oc)];
+    } },
   { name: 'maxPool2d', kinds: ['f32', ...win, 'f32', 'i32'],
     make: (r, a) => {
       const g = window(r);
@@ -360,6 +376,8 @@ describe('bad arguments: specific rules and messages', () => {
     ['maxPool2d', [f(16), 1, 1, 4, 4, 2, 2, 2, 2, 2, 0, f(9), new Int32Array(9)], /^maxPool2d: padH = 2 must be at most kh\/2/],
     ['maxPool2dBackward', [f(9), Int32Array.from([0, 1, 2, 3, 4, 99, 0, 0, 0]), 1, 1, 4, 4, 3, 3, f(16)], /^maxPool2dBackward: idx\[5\] = 99 is out of range \[0, 16\)$/],
     ['maxPool2dBackward', [f(1), Int32Array.from([-1]), 1, 1, 2, 2, 1, 1, f(4)], /^maxPool2dBackward: idx\[0\] = -1 is out of range \[0, 4\)$/],
+    ['conv2dMaxPool', [f(16), 1, 1, 4, 4, 3, 3, 1, 1, 0, 0, f(18), 2, null, 'relu', 3, 2, f(2), new Int32Array(2)], /^conv2dMaxPool: poolH = 3 is larger than the convolution output height oh = 2$/],
+    ['conv2dMaxPoolBackward', [f(16), 1, 1, 4, 4, 3, 3, 1, 1, 0, 0, f(18), 2, f(2), Int32Array.from([0, 4]), f(2), 'relu', 2, 2, f(16), f(18), f(2)], /^conv2dMaxPoolBackward: idx\[1\] = 4 is out of range \[0, 4\)$/],
     ['batchNorm', [f(3), 1, 3, 1, null, null, f(3), f(3), true, 0.1, 1e-5, f(3), f(3), f(3)], /^batchNorm: training needs more than one value per channel but outer·inner = 1$/],
     ['sgdStep', [3, f(3), f(3), null, 0.1, 0.9, 0, false, 0, false], /^sgdStep: buf must be a Float32Array when momentum is not 0$/],
     ['adamStep', [3, f(3), f(3), f(3), f(3), 0.1, 0.9, 0.999, 1e-8, 0, 0, false], /^adamStep: step must be an integer ≥ 1 but got 0$/],

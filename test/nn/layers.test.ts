@@ -145,6 +145,33 @@ describe.each(BACKEND_NAMES)('layers on %s', (name) => {
     fusedSpy.mockRestore();
   }));
 
+  it('Sequential fuses Conv2d [→ ReLU] → MaxPool2d into one kernel call with identical values and gradients', on(() => {
+    manualSeed(4);
+    const model = new nn.Sequential(
+      new nn.Conv2d(2, 4, 3), new nn.ReLU(), new nn.MaxPool2d(2),
+      new nn.Conv2d(4, 3, 2, { padding: 1 }), new nn.MaxPool2d([2, 1]),
+      new nn.Conv2d(3, 2, 1), new nn.MaxPool2d(2, { stride: 1 }), new nn.Flatten());
+    const x = randT([3, 2, 11, 10], 22);
+    const pooledSpy = vi.spyOn(nn.Conv2d.prototype, 'forwardPooled');
+    const yF = model.call(x);
+    yF.square().sum().backward();
+    const gradsF = model.parameters().map((p) => arr(p.grad!));
+    const gxF = arr(x.grad!);
+    // The last MaxPool2d has stride 1 (overlapping windows): it runs on its own.
+    expect(pooledSpy).toHaveBeenCalledTimes(2);
+
+    model.zeroGrad();
+    x.grad = null;
+    model.fuse = false;
+    const yU = model.call(x);
+    yU.square().sum().backward();
+    expect(pooledSpy).toHaveBeenCalledTimes(2);
+    expect(arr(yF)).toEqual(arr(yU));
+    expect(model.parameters().map((p) => arr(p.grad!))).toEqual(gradsF);
+    expect(arr(x.grad!)).toEqual(gxF);
+    pooledSpy.mockRestore();
+  }));
+
   it('Sequential accepts a record of named modules, at(), length and iteration', on(() => {
     const m = new nn.Sequential({ fc: new nn.Linear(2, 2), act: new nn.Tanh() });
     expect(Object.keys(m.stateDict())).toEqual(['fc.weight', 'fc.bias']);

@@ -8,7 +8,7 @@ import { checkPositive } from '../validate';
 import { batchNorm, batchNormBackward } from './batchnorm';
 import { biasAct, biasActBackward } from './bias_act';
 import { col2im, im2col } from './conv';
-import { conv2d, conv2dBackward } from './conv_fused';
+import { conv2d, conv2dBackward, conv2dMaxPool, conv2dMaxPoolBackward } from './conv_fused';
 import { axpy, binary, permute, sumTo, unary, unaryBackward } from './elementwise';
 import { gemm, gemmBatched } from './gemm';
 import { adamStep, rmspropStep, sgdStep } from './optim';
@@ -41,6 +41,8 @@ export function createJsBackend(): Backend {
     col2im,
     conv2d,
     conv2dBackward,
+    conv2dMaxPool,
+    conv2dMaxPoolBackward,
     maxPool2d,
     maxPool2dBackward,
     avgPool2d,
