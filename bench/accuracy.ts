@@ -9,7 +9,8 @@
  *
  *   npm run bench:accuracy                       all three (cnn-aug alone takes 15+ minutes)
  *   npm run bench:accuracy -- --runs mlp,cnn     some of them
- *   npm run bench:accuracy -- --runs cnn --cnn-args '--lr 0.002'   a recipe variant (recorded as such)
+ *   npm run bench:accuracy -- --runs cnn --cnn-args='--lr 0.002'   a recipe variant (recorded as such;
+ *                                                  the '=' keeps the value from reading as a flag)
  *   npm run bench:accuracy -- --no-write         print only
  *
  * Records test accuracy, wall time (spawn to exit) and the per-epoch validation accuracy in the
@@ -155,7 +156,8 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
   (e: unknown) => {
-    process.stderr.write(`bench:accuracy: ${e instanceof Error ? e.message : String(e)}\n`);
+    // Usage errors already name the command.
+    process.stderr.write(`${e instanceof UsageError ? '' : 'bench:accuracy: '}${e instanceof Error ? e.message : String(e)}\n`);
     process.exitCode = e instanceof UsageError ? 2 : 1;
   },
 );

@@ -105,7 +105,10 @@ export interface BenchConfig {
   full: boolean;
   seed: number;
   python: string | null;
-  /** Extra `lernen train` arguments for the time-to-accuracy runs. */
+  /**
+   * Extra `lernen train` arguments for the time-to-accuracy runs: `--mlp-args='--epochs 3'`,
+   * `--cnn-args='--dropout 0.25'` (the '=' keeps a value that starts with '--' from reading as a flag).
+   */
   ttaArgs: { mlp: string[]; cnn: string[] };
   /** Markdown file to update (null: print only). */
   out: string | null;
