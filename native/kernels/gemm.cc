@@ -19,34 +19,43 @@ void scaleC(i64 count, float beta, float* c) {
   }
 }
 
-// The thread count asked for (setNumThreads), process-wide like OpenBLAS's own; 0 until known.
-std::atomic<int> wantedThreads{0};
+// Threading. OpenBLAS itself always runs on one thread (set once, before the first GEMM); the
+// threads are lernen's kernel team (parallel.h). A GEMM big enough to share is cut into a fixed
+// number of column blocks of C (row blocks when C is tall), and the team's threads compute them
+// with one-threaded OpenBLAS calls. Why not OpenBLAS's own threads:
+// - the blocks depend only on the shape, never on the thread count or the machine's load, so a
+//   result is bit-identical on 1, 2 or 16 threads (OpenBLAS's threaded and one-threaded paths
+//   round differently for K above its block depth: 74% of the elements of W1's first layer);
+// - one pool of threads does everything (GEMMs, data-parallel convolutions, elementwise loops),
+//   so two pools can never oversubscribe the cores;
+// - on a loaded machine the team falls back to running the blocks serially (parallel.cc),
+//   where OpenBLAS's threads would wait for each other at every synchronisation (a W1 epoch on
+//   2 OpenBLAS threads took 1.5-1.7x the time of 1 thread at load 4).
+// Measured on idle 2-core machines, two one-threaded halves ran W1's GEMMs as fast as
+// OpenBLAS's two threads (bench/prof notes in the commit log).
 
-// The threads the next GEMM runs on: those asked for, or 1 inside a parallel region (the region
-// already uses the cores: data-parallel kernels call one-threaded GEMMs from each thread), or 1
-// while this thread's kernel team finds the machine busy (its helpers start late: more runnable
-// threads than cores, see parallel.cc). There, a threaded GEMM waits for its second thread to
-// get a core at every synchronisation, and one thread is faster. OpenBLAS's count is switched
-// only when it changes (cheap: its threads stay created).
-void useThreads() {
-  const int wanted = blasGetNumThreads();
-  const int run = wanted > 1 && !detail::inTeamRegion() && !detail::teamBusy() ? wanted : 1;
-  if (openblas_get_num_threads() != run) openblas_set_num_threads(run);
+/** Products below this stay one call (a fork/join costs about what they take). */
+constexpr double kShareMnk = 4.0 * 1024 * 1024;
+/** About this much work per block, and an even number of blocks. */
+constexpr double kBlockMnk = 16.0 * 1024 * 1024;
+constexpr i64 kMaxBlocks = 16;
+
+/** OpenBLAS's default thread count (OPENBLAS_NUM_THREADS or the cores), then set to 1. */
+int blasDefaultThreads() {
+  static const int d = [] {
+    const int n = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+    return n < 1 ? 1 : n;
+  }();
+  return d;
 }
 
-// OpenBLAS runs a GEMM on one thread when m·n·k ≤ 65536·GEMM_MULTITHREAD_THRESHOLD (4 by
-// default), else on all its threads. Between that and kSmallMnk, threads do not pay: the product
-// takes tens of microseconds, about what waking a thread and joining it costs on an idle
-// machine, and far less than on a busy one, where the waiting thread may not get a core for a
-// whole time slice. Such a GEMM is split into row or column blocks at most kSingleMnk each, so
-// every call stays single-threaded. (The split does not depend on the thread count; OpenBLAS's
-// edge kernels may round a few elements differently than in one call, in the last bits.)
-constexpr double kSingleMnk = 65536.0 * 4;
-constexpr double kSmallMnk = 4.0 * 1024 * 1024;
+// The thread count asked for with setNumThreads (0: OpenBLAS's default). Process-wide, as
+// OpenBLAS's own count was.
+std::atomic<int> wantedThreads{0};
 
 void sgemmCall(bool transA, bool transB, i64 m, i64 n, i64 k, float alpha, const float* a,
                i64 lda, const float* b, i64 ldb, float beta, float* c, i64 ldc) {
-  useThreads();
   cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
               transB ? CblasTrans : CblasNoTrans,
               /* m= */ static_cast<blasint>(m), /* n= */ static_cast<blasint>(n),
@@ -68,30 +77,36 @@ void gemm(bool transA, bool transB, i64 m, i64 n, i64 k, float alpha, const floa
     scaleC(m * n, beta, c);
     return;
   }
+  blasDefaultThreads();  // OpenBLAS on one thread before its first call
   const i64 lda = transA ? m : k, ldb = transB ? k : n;
   const double mnk = double(m) * double(n) * double(k);
-  if (mnk > kSingleMnk && mnk <= kSmallMnk) {
-    // Rows of C (and of op(A)) in blocks, or else columns of C (and of op(B)).
-    const i64 rows = i64(kSingleMnk / (double(n) * double(k)));
-    const i64 cols = i64(kSingleMnk / (double(m) * double(k)));
-    if (rows >= 1 && (m >= n || cols < 1)) {
-      for (i64 r = 0; r < m; r += rows) {
-        const i64 mr = m - r < rows ? m - r : rows;
-        sgemmCall(transA, transB, mr, n, k, alpha, transA ? a + r : a + r * lda, lda, b, ldb,
-                  beta, c + r * n, n);
-      }
-      return;
-    }
-    if (cols >= 1) {
-      for (i64 q = 0; q < n; q += cols) {
-        const i64 nq = n - q < cols ? n - q : cols;
-        sgemmCall(transA, transB, m, nq, k, alpha, a, lda, transB ? b + q * ldb : b + q, ldb,
-                  beta, c + q, n);
-      }
-      return;
-    }
+  const bool byCols = n >= m;
+  const i64 len = byCols ? n : m;
+  i64 blocks = 1;
+  if (mnk > kShareMnk) {
+    blocks = 2 * i64(mnk / (2 * kBlockMnk) + 1);
+    if (blocks > kMaxBlocks) blocks = kMaxBlocks;
   }
-  sgemmCall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, n);
+  // Block length: a multiple of 8 (whole panels for OpenBLAS's kernels, and even halves).
+  i64 bs = (len + blocks - 1) / blocks;
+  bs = (bs + 7) / 8 * 8;
+  if (blocks <= 1 || bs >= len) {
+    sgemmCall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, n);
+    return;
+  }
+  const i64 nb = (len + bs - 1) / bs;
+  parallelFor(nb, 1, [&](i64 b0, i64 b1) {
+    for (i64 bi = b0; bi < b1; ++bi) {
+      const i64 s0 = bi * bs, l = len - s0 < bs ? len - s0 : bs;
+      if (byCols) {
+        sgemmCall(transA, transB, m, l, k, alpha, a, lda, transB ? b + s0 * ldb : b + s0, ldb,
+                  beta, c + s0, n);
+      } else {
+        sgemmCall(transA, transB, l, n, k, alpha, transA ? a + s0 : a + s0 * lda, lda, b, ldb,
+                  beta, c + s0 * n, n);
+      }
+    }
+  });
 }
 
 void gemmBatched(i64 batch, bool transA, bool transB, i64 m, i64 n, i64 k, float alpha,
@@ -116,20 +131,15 @@ void gemmBatched(i64 batch, bool transA, bool transB, i64 m, i64 n, i64 k, float
 }
 
 void blasSetNumThreads(int n) {
+  blasDefaultThreads();
   wantedThreads.store(n, std::memory_order_relaxed);
-  openblas_set_num_threads(n);
 }
 
 int blasGetNumThreads() {
-  int w = wantedThreads.load(std::memory_order_relaxed);
-  if (w > 0) return w;
-  // Never set: OpenBLAS's own default (OPENBLAS_NUM_THREADS or the core count), recorded before
-  // the first GEMM could lower it (see useThreads).
-  int expected = 0;
-  w = openblas_get_num_threads();
-  wantedThreads.compare_exchange_strong(expected, w < 1 ? 1 : w, std::memory_order_relaxed);
-  return wantedThreads.load(std::memory_order_relaxed);
+  const int w = wantedThreads.load(std::memory_order_relaxed);
+  return w > 0 ? w : blasDefaultThreads();
 }
+
 const char* blasConfig() { return openblas_get_config(); }
 const char* blasCoreName() { return openblas_get_corename(); }
 int blasParallel() { return openblas_get_parallel(); }

@@ -81,8 +81,6 @@ class Team {
     for (auto& t : threads_) t.join();
   }
 
-  bool busy() const { return serialLeft_ > 0; }
-
   void run(int nt, void (*task)(void*, int), void* ctx) {
     RegionFlag flag;
     if (serialLeft_ > 0) {
@@ -186,8 +184,6 @@ namespace detail {
 thread_local Team team;
 
 void runTeam(int nt, void (*task)(void* ctx, int t), void* ctx) { team.run(nt, task, ctx); }
-
-bool teamBusy() { return team.busy(); }
 
 bool inTeamRegion() { return inRegion; }
 

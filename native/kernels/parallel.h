@@ -24,8 +24,6 @@ int kernelThreads();
 namespace detail {
 /** Runs task(ctx, t) for t in [0, nt) on nt threads (t = 0 on the caller); returns when all end. */
 void runTeam(int nt, void (*task)(void* ctx, int t), void* ctx);
-/** Whether this thread's team currently runs serially because its helpers started late. */
-bool teamBusy();
 /** Whether this thread is running a share of a parallel region. */
 bool inTeamRegion();
 }  // namespace detail

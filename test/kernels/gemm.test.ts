@@ -137,3 +137,30 @@ describe.runIf(NATIVE)('gemm: native vs js directly', () => {
     }
   });
 });
+
+describe.runIf(NATIVE)('gemm on several threads (native)', () => {
+  it('large products (the MLP and CNN shapes) are bit-identical on 1 and 2 threads', () => {
+    const shapes: Array<[boolean, boolean, number, number, number]> = [
+      [false, true, 128, 512, 784], [false, false, 128, 512, 512], [true, false, 512, 784, 128],
+      [true, false, 128, 9216, 64], [false, true, 64, 128, 9216], [false, false, 300, 37, 900],
+    ];
+    const prev = NATIVE!.getNumThreads();
+    for (const [ta, tb, m, n, k] of shapes) {
+      const a = randomF32(m * k, m + 1), b = randomF32(k * n, n + 2);
+      const c0 = randomF32(m * n, k + 3);
+      const res = [1, 2].map((t) => {
+        NATIVE!.setNumThreads(t);
+        try {
+          const c = c0.slice();
+          NATIVE!.gemm(ta, tb, m, n, k, 0.5, a, b, 1.5, c);
+          return c;
+        } finally {
+          NATIVE!.setNumThreads(prev);
+        }
+      });
+      expect(Array.from(res[1]!)).toEqual(Array.from(res[0]!));
+      const ref = refGemm(ta, tb, m, n, k, 0.5, a, b, 1.5, c0).c;
+      expectClose(res[0]!, ref, { rtol: 1e-4, atol: 1e-3 });
+    }
+  });
+});

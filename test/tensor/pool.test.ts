@@ -4,7 +4,7 @@
  * reach is ever handed out again.
  */
 import { describe, expect, it } from 'vitest';
-import { getBackend, setBackend } from '../../src/backend';
+import { getBackend, getNumThreads, setBackend, setNumThreads } from '../../src/backend';
 import * as nn from '../../src/nn';
 import { SGD } from '../../src/optim/sgd';
 import { manualSeed } from '../../src/tensor/random';
@@ -12,7 +12,7 @@ import { alloc, emptyPool, memoryStats, release, releaseAll, resetMemoryStats, s
 import { Tensor } from '../../src/tensor/tensor';
 import { softmaxCrossEntropy } from '../../src/tensor/functional';
 import { fit, type Batch } from '../../src/train/fit';
-import { BACKENDS } from '../helpers/backends';
+import { BACKENDS, NATIVE } from '../helpers/backends';
 import { lcg } from '../helpers/gradcheck';
 
 const EACH = BACKENDS.map((b) => [b.name, b.name] as const);
@@ -159,5 +159,27 @@ describe('buffer pool', () => {
     // Churn the pool with same-sized buffers.
     for (let i = 0; i < 3; i++) x.matmul(w).relu().sum().backward();
     expect(Array.from(h.grad!.data)).toEqual(Array.from(copy));
+  });
+});
+
+describe.runIf(NATIVE)('native training on several threads', () => {
+  it('W1-sized steps give bit-identical parameters on 1 and 2 threads', async () => {
+    const prevBackend = getBackend();
+    setBackend('native');
+    const prevThreads = getNumThreads();
+    const data = batches(3, 128, [1, 28, 28], 10, 9);
+    const make = () => new nn.Sequential(new nn.Flatten(), new nn.Linear(784, 512), new nn.ReLU(), new nn.Dropout(0.2),
+      new nn.Linear(512, 512), new nn.ReLU(), new nn.Dropout(0.2), new nn.Linear(512, 10));
+    try {
+      const params: Float32Array[][] = [];
+      for (const t of [1, 2]) {
+        setNumThreads(t);
+        params.push(await train(make, data, false));
+      }
+      params[0]!.forEach((p, i) => expect(Array.from(params[1]![i]!)).toEqual(Array.from(p)));
+    } finally {
+      setNumThreads(prevThreads);
+      setBackend(prevBackend);
+    }
   });
 });
