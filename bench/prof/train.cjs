@@ -15,7 +15,7 @@ const loader = new data.DataLoader(mn.train, { batchSize: bs, shuffle: true, see
 const opt = new optim.SGD(model.parameters(), { lr: W === 'cnn' ? 0.01 : 0.05, momentum: 0.9 });
 const maxB = Number(process.env.NB ?? 1e9);
 const nb = Math.min(loader.length, maxB);
-const limited = { length: nb, *[Symbol.iterator]() { let i = 0; for (const b of loader) { if (i++ >= maxB) return; yield b; } } };
+const limited = { length: nb, *[Symbol.iterator]() { let i = 0; for (const b of loader.transientBatches()) { if (i++ >= maxB) return; yield b; } } };
 (async () => {
   for (let e = 0; e < Number(process.env.E ?? 2); e++) {
     const t = performance.now();

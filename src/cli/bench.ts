@@ -443,14 +443,14 @@ function startWorker(v: VariantName, w: WorkloadName, cfg: BenchConfig, peers: P
 // ---------------------------------------------------------------------------------------------
 // The lernen worker (runs in the child process)
 
-/** The first `n` batches of the loader's next epoch. */
+/** The first `n` batches of the loader's next epoch (transient, as fit() iterates a loader). */
 function take(loader: DataLoader, n: number): BatchSource {
   return {
     length: n,
     *[Symbol.iterator](): Iterator<Batch> {
       if (n <= 0) return;
       let i = 0;
-      for (const b of loader) {
+      for (const b of loader.transientBatches()) {
         yield b;
         if (++i >= n) return;
       }
@@ -820,12 +820,12 @@ export async function runLernenTrain(args: string[], outDir: string, status: Sta
   try {
     const h = JSON.parse(fs.readFileSync(path.join(outDir, 'history.json'), 'utf8')) as {
       test?: { accuracy?: number }; seconds?: number; epochs?: Array<{ valAccuracy: number }>;
-      config?: { optimizer: string; lr: number; momentum: number; weightDecay: number; batchSize: number; schedule: string; epochs: number; augment: Record<string, number> | null };
+      config?: { optimizer: string; lr: number; momentum: number; weightDecay: number; batchSize: number; schedule: string; epochs: number; labelSmoothing?: number; augment: Record<string, number> | null };
     };
     const c = h.config;
     if (c) {
       run.recipe = `${c.optimizer} lr ${c.lr}${c.momentum ? ` momentum ${c.momentum}` : ''}${c.weightDecay ? ` weight decay ${c.weightDecay}` : ''}, batch ${c.batchSize}, ` +
-        `${c.schedule === 'none' ? 'constant lr' : c.schedule}, ${c.epochs} epochs${c.augment ? `, augment ${Object.entries(c.augment).map(([k, v]) => `${k}=${v}`).join(',')}` : ''}`;
+        `${c.schedule === 'none' ? 'constant lr' : c.schedule}, ${c.labelSmoothing ? `label smoothing ${c.labelSmoothing}, ` : ''}${c.epochs} epochs${c.augment ? `, augment ${Object.entries(c.augment).map(([k, v]) => `${k}=${v}`).join(',')}` : ''}`;
     }
     run.testAccuracy = h.test?.accuracy ?? null;
     run.fitSeconds = h.seconds ?? null;
@@ -1102,8 +1102,8 @@ export function trainingSection(res: BenchResults): string {
     if (res.alloc.length) {
       parts.push('', 'Allocations are counted in a worker whose `Float32Array` constructor is wrapped (new buffers of ≥ 64 KB only, views excluded; ' +
         '`slice()`/`map()` included; the tensor buffer pool allocates through that constructor too), over `fit()` steps that follow the warm-up. ' +
-        'The count includes the data loader\'s fresh batch buffer, which lies outside the tensor allocation path that `memoryStats()` counts, ' +
-        'and the shuffle of a new epoch (`Generator.permutation`): the steps are counted in one `fit()` call, which starts an epoch, so that once-per-epoch cost shows here as a fraction per step.');
+        'The count includes the data loader\'s batch buffers, which `memoryStats()` counts only when they come from the pool (fit() iterates a DataLoader with `transientBatches()`, whose batch buffers are recycled), ' +
+        'and the shuffle of a new epoch (`Generator.permutation`): the steps are counted in one `fit()` call, which starts an epoch, so that a once-per-epoch cost would show here as a fraction per step.');
     }
   }
   if (res.tta.length) {

@@ -127,7 +127,7 @@ export function parseTrainArgs(argv: readonly string[]): TrainConfig {
     try { aug = parseAugmentSpec(String(f.augment)); } catch (e) { throw new UsageError(`${cmd}: --augment: ${(e as Error).message}`); }
   }
   const loss = oneOf(cmd, 'loss', f.loss ?? 'cross-entropy', ['cross-entropy', 'mse', 'l1'] as const);
-  const labelSmoothing = range(cmd, 'label-smoothing', (f['label-smoothing'] as number) ?? 0, 0, 1);
+  const labelSmoothing = range(cmd, 'label-smoothing', (f['label-smoothing'] as number) ?? r.labelSmoothing, 0, 1);
   const schedule = oneOf(cmd, 'schedule', f.schedule ?? r.schedule, ['none', 'cosine', 'onecycle', 'step'] as const);
   const seed = (f.seed as number) ?? 1;
   if (!Number.isSafeInteger(seed) || seed < 0) throw new UsageError(`${cmd}: --seed must be a non-negative integer, got ${seed}`);
@@ -195,7 +195,7 @@ export async function runTrain(c: TrainConfig, io: { log: (s: string) => void; q
     : lossName;
   const config = { ...c, backend: getBackend(), threads: getNumThreads() };
   const meta = { preset: c.model, presetOptions: { dropout: c.dropout, classes: Math.max(all.train.numClasses, 2), channels: all.train.channels, height: all.train.height, width: all.train.width }, normalize, config };
-  io.log(`lernen train: ${c.model} on ${split.train.length} images (${split.val?.length ?? 0} validation, ${all.test.length} test), ${c.epochs} epochs, ${c.optimizer} lr ${c.lr}, batch ${c.batchSize}, backend ${getBackend()} with ${getNumThreads()} thread(s)`);
+  io.log(`lernen train: ${c.model} on ${split.train.length} images (${split.val?.length ?? 0} validation, ${all.test.length} test), ${c.epochs} epochs, ${c.optimizer} lr ${c.lr}, batch ${c.batchSize}${c.labelSmoothing > 0 && c.loss === 'cross-entropy' ? `, label smoothing ${c.labelSmoothing}` : ''}, backend ${getBackend()} with ${getNumThreads()} thread(s)`);
   const ckpt = checkpoint({ dir: path.join(c.out, 'checkpoints'), monitor: val ? 'valAccuracy' : 'trainAccuracy', meta });
   const history = await fit(model, {
     train, val, optimizer, scheduler, loss, l1: c.l1, l2: c.l2, epochs: c.epochs,
@@ -271,7 +271,7 @@ export async function evalCommand(argv: readonly string[]): Promise<number> {
   model.eval();
   let right = 0;
   noGrad(() => {
-    for (const { x, y } of loader) {
+    for (const { x, y } of loader.transientBatches()) {
       const pred = model.call(x).argmax(1).data;
       for (let i = 0; i < y.length; i++) {
         confusion[y[i]!]![pred[i]!]!++;

@@ -1,4 +1,5 @@
 import { fromBuffer } from '../tensor/create';
+import { alloc, release } from '../tensor/pool';
 import { ValueError } from '../tensor/errors';
 import type { Generator as Rng } from '../tensor/random';
 import type { Tensor } from '../tensor/tensor';
@@ -157,14 +158,43 @@ export class DataLoader implements Iterable<Batch> {
     }
   }
 
-  /** Builds the batch of the given dataset indices (transform stream keyed by epoch and batch). */
-  makeBatch(indices: Int32Array, epoch = 0, batch = 0): Batch {
+  /**
+   * Like iterating (runs epoch `this.epoch`, then advances it), but each batch's `x` buffer is
+   * recycled once the next batch is requested or the iteration ends: a batch is valid only until
+   * then. `fit()` and `evaluate()` iterate a DataLoader this way, so a warmed-up training step
+   * allocates no batch buffer; code that keeps a batch (or its `x`) beyond that must copy it.
+   */
+  *transientBatches(): IterableIterator<Batch> {
+    const epoch = this.epoch;
+    this.epoch = epoch + 1;
+    const order = this.order(epoch);
+    const nb = this.length;
+    let prev: Float32Array | null = null;
+    try {
+      for (let b = 0; b < nb; b++) {
+        const indices = order.subarray(b * this.batchSize, Math.min(order.length, (b + 1) * this.batchSize));
+        if (prev) release(prev);
+        prev = null;
+        const batch = this.makeBatch(indices, epoch, b, true);
+        prev = batch.x.data;
+        yield batch;
+      }
+    } finally {
+      if (prev) release(prev);
+    }
+  }
+
+  /**
+   * Builds the batch of the given dataset indices (transform stream keyed by epoch and batch).
+   * `pooled`: take `x`'s buffer from the tensor buffer pool (for `transientBatches`).
+   */
+  makeBatch(indices: Int32Array, epoch = 0, batch = 0, pooled = false): Batch {
     const ds = this.dataset;
     const { channels: c, height: h, width: w } = ds;
     const per = c * h * w;
     const hw = h * w;
     const bsz = indices.length;
-    const x = new Float32Array(bsz * per);
+    const x = pooled ? alloc(bsz * per) : new Float32Array(bsz * per);
     const y = new Int32Array(bsz);
     const img = ds.images;
     const inv = 1 / 255;
@@ -172,7 +202,8 @@ export class DataLoader implements Iterable<Batch> {
     const fold = this.norm !== null && this.transform === null;
     // Bytes to floats with TypedArray.set (a native conversion loop), then one scaling pass:
     // the same float64 arithmetic, byte·s + t rounded once to float32, as converting and
-    // scaling each element in one JS loop, at about half the cost.
+    // scaling each element in one JS loop, at about half the cost (a 256-entry lookup table
+    // measured 1.6x slower).
     for (let k = 0; k < bsz; k++) {
       const i = indices[k]!;
       y[k] = ds.labels[i]!;

@@ -1,6 +1,7 @@
 import { backend } from '../backend';
 import { seedState } from '../backend/rng';
 import { ValueError } from './errors';
+import { alloc, release } from './pool';
 
 /**
  * A seeded random stream (xoshiro128**), identical on the native and JS backends. Each
@@ -43,7 +44,9 @@ export class Generator {
   permutation(n: number): Int32Array {
     const p = new Int32Array(n);
     for (let i = 0; i < n; i++) p[i] = i;
-    const u = new Float32Array(n);
+    // The uniforms never leave this function: their buffer goes back to the pool (a data
+    // loader shuffles 60,000 samples each epoch).
+    const u = alloc(n);
     backend().randUniform(this.state, u, n, 0, 1);
     for (let i = n - 1; i > 0; i--) {
       const j = Math.min(i, Math.floor(u[i]! * (i + 1)));
@@ -51,6 +54,7 @@ export class Generator {
       p[i] = p[j]!;
       p[j] = t;
     }
+    release(u);
     return p;
   }
 }

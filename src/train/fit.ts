@@ -17,6 +17,16 @@ export interface BatchSource extends Iterable<Batch> {
   readonly length?: number;
   /** Number of samples per epoch, when known. */
   readonly size?: number;
+  /**
+   * An epoch whose batches are valid only until the next one is requested (their buffers are
+   * recycled; DataLoader has it). fit() and evaluate() use it when present.
+   */
+  transientBatches?(): Iterable<Batch>;
+}
+
+/** The batches of one pass over `src`: its transient iteration when it has one. */
+function epochOf(src: BatchSource): Iterable<Batch> {
+  return typeof src.transientBatches === 'function' ? src.transientBatches() : src;
 }
 
 /** The parts of a Module that fit() uses. */
@@ -167,7 +177,7 @@ export function evaluate(model: TrainableModel & { training?: boolean }, data: B
   let n = 0;
   try {
     noGrad(() => {
-      for (const { x, y } of data) {
+      for (const { x, y } of epochOf(data)) {
         const out = model.forward(x);
         total += lossFn(out, y).item() * y.length;
         right += correct(out, y);
@@ -286,7 +296,7 @@ export async function fit(model: TrainableModel, opts: FitOptions): Promise<Hist
       let right = 0;
       let seen = 0;
       let batch = 0;
-      for (const { x, y } of opts.train) {
+      for (const { x, y } of epochOf(opts.train)) {
         if (opts.signal?.aborted) { ctx.stop = 'aborted'; break; }
         if (outOfTime()) { ctx.stop = 'time budget'; break; }
         step++;

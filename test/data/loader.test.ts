@@ -157,6 +157,27 @@ describe('DataLoader', () => {
     expect(seen[0]).toEqual(before[2]);
   });
 
+  it('transientBatches: the same batches as iterating, one recycled x buffer, and the epoch advances', () => {
+    // 64 images of 32×32 (4 KiB as floats): an 8-image batch is 32 KiB, large enough to pool.
+    const d = toy(64, 1, 32, 32);
+    const a = new DataLoader(d, { batchSize: 8, shuffle: true, seed: 5, normalize: 'mnist' });
+    const b = new DataLoader(d, { batchSize: 8, shuffle: true, seed: 5, normalize: 'mnist' });
+    for (let epoch = 0; epoch < 2; epoch++) {
+      const want = [...a].map((x) => ({ x: Array.from(x.x.data), shape: x.x.shape, y: Array.from(x.y), indices: Array.from(x.indices) }));
+      const buffers = new Set<ArrayBufferLike>();
+      let k = 0;
+      for (const t of b.transientBatches()) {
+        expect({ x: Array.from(t.x.data), shape: t.x.shape, y: Array.from(t.y), indices: Array.from(t.indices) }).toEqual(want[k++]);
+        buffers.add(t.x.data.buffer);
+      }
+      expect(k).toBe(8);
+      // Each batch's buffer went back to the pool before the next was made, so one buffer served all
+      // (two at most: the pool may hold another buffer of that size from elsewhere).
+      expect(buffers.size).toBeLessThanOrEqual(2);
+    }
+    expect(b.epoch).toBe(a.epoch);
+  });
+
   it('deriveSeed separates keys', () => {
     const s = new Set<number>();
     for (let e = 0; e < 1000; e++) s.add(deriveSeed(42, 1, e));
