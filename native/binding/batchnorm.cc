@@ -17,6 +17,8 @@ Napi::Value BatchNorm(const Napi::CallbackInfo& info) {
   const bool training = args.boolean(8, "training");
   const double momentum = args.number(9, "momentum");
   const double eps = args.number(10, "eps");
+  // A negative eps can make var + eps negative: a silent NaN. (0 is allowed, as in PyTorch.)
+  if (!(eps >= 0)) args.rangeError("eps must be ≥ 0, got " + formatNumber(eps));
   const auto out = args.f32(11, "out");
   const auto saveMean = args.f32(12, "saveMean");
   const auto saveInvStd = args.f32(13, "saveInvStd");

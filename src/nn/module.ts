@@ -16,7 +16,7 @@
  * }
  * ```
  */
-import { LernenError, ValueError, fmtShape } from '../tensor/errors';
+import { LernenError, ValueError, fmtShape, quote, quoteList } from '../tensor/errors';
 import { Tensor } from '../tensor/tensor';
 
 /** Named tensors: a model's parameters and buffers, keyed like PyTorch (`"0.weight"`). */
@@ -250,17 +250,17 @@ export abstract class Module {
     const missingKeys = ownKeys.filter((k) => !Object.prototype.hasOwnProperty.call(sd, k));
     const unexpectedKeys = given.filter((k) => !Object.prototype.hasOwnProperty.call(own, k));
     const problems: string[] = [];
-    if (strict && missingKeys.length) problems.push(`missing keys: ${missingKeys.map((k) => JSON.stringify(k)).join(', ')}`);
-    if (strict && unexpectedKeys.length) problems.push(`unexpected keys: ${unexpectedKeys.map((k) => JSON.stringify(k)).join(', ')}`);
+    if (strict && missingKeys.length) problems.push(`missing keys: ${quoteList(missingKeys)}`);
+    if (strict && unexpectedKeys.length) problems.push(`unexpected keys: ${quoteList(unexpectedKeys)}`);
     const copies: Array<[Tensor, Tensor]> = [];
     for (const k of ownKeys) {
       if (!Object.prototype.hasOwnProperty.call(sd, k)) continue;
       const src = sd[k];
       const dst = own[k]!;
       if (!(src instanceof Tensor)) {
-        problems.push(`value for ${JSON.stringify(k)} is not a Tensor`);
+        problems.push(`value for ${quote(k)} is not a Tensor`);
       } else if (src.shape.length !== dst.shape.length || src.shape.some((d, i) => d !== dst.shape[i])) {
-        problems.push(`size mismatch for ${JSON.stringify(k)}: the state has shape ${fmtShape(src.shape)}, the model has ${fmtShape(dst.shape)}`);
+        problems.push(`size mismatch for ${quote(k)}: the state has shape ${fmtShape(src.shape)}, the model has ${fmtShape(dst.shape)}`);
       } else {
         copies.push([dst, src]);
       }

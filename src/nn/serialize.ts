@@ -24,7 +24,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { LernenError } from '../tensor/errors';
+import { LernenError, quote } from '../tensor/errors';
 import { Tensor } from '../tensor/tensor';
 import { Module, type LoadedState, type StateDict } from './module';
 
@@ -49,6 +49,8 @@ const CRC_TABLE = (() => {
 })();
 
 /** CRC-32 (IEEE 802.3, the zlib/PNG polynomial) of `bytes`. */
+export { quote } from '../tensor/errors';
+
 export function crc32(bytes: Uint8Array, crc = 0): number {
   let c = (crc ^ 0xffffffff) >>> 0;
   for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
@@ -151,12 +153,12 @@ export function decodeState(bytes: Uint8Array, source = '<buffer>'): DecodedStat
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('header is not a JSON object');
   const h = header as Record<string, unknown>;
-  if (h.format !== 'lernen.state') fail(`header format is ${JSON.stringify(h.format)}, expected "lernen.state"`);
-  if (h.dtype !== 'float32') fail(`unsupported dtype ${JSON.stringify(h.dtype)} (expected "float32")`);
-  if (h.byteOrder !== 'little') fail(`unsupported byte order ${JSON.stringify(h.byteOrder)} (expected "little")`);
+  if (h.format !== 'lernen.state') fail(`header format is ${quote(h.format)}, expected "lernen.state"`);
+  if (h.dtype !== 'float32') fail(`unsupported dtype ${quote(h.dtype)} (expected "float32")`);
+  if (h.byteOrder !== 'little') fail(`unsupported byte order ${quote(h.byteOrder)} (expected "little")`);
   const payloadLength = h.payloadLength;
   if (typeof payloadLength !== 'number' || !Number.isSafeInteger(payloadLength) || payloadLength < 0) {
-    fail(`header payloadLength ${JSON.stringify(payloadLength)} is not a non-negative integer`);
+    fail(`header payloadLength ${quote(payloadLength)} is not a non-negative integer`);
   }
   const start = align(PREAMBLE + headerLength);
   const plen = payloadLength as number;
@@ -175,28 +177,28 @@ export function decodeState(bytes: Uint8Array, source = '<buffer>'): DecodedStat
     const name = e.name;
     if (typeof name !== 'string' || name === '') fail(`tensor entry ${i} has no valid name`);
     const n = name as string;
-    if (names.has(n)) fail(`tensor ${JSON.stringify(n)} appears twice`);
+    if (names.has(n)) fail(`tensor ${quote(n)} appears twice`);
     names.add(n);
     const shape = e.shape;
-    if (!Array.isArray(shape) || shape.length > MAX_DIMS) fail(`tensor ${JSON.stringify(n)} has an invalid shape ${JSON.stringify(shape)}`);
+    if (!Array.isArray(shape) || shape.length > MAX_DIMS) fail(`tensor ${quote(n)} has an invalid shape ${quote(shape)}`);
     let count = 1;
     for (const d of shape as unknown[]) {
       if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) {
-        fail(`tensor ${JSON.stringify(n)} has an invalid dimension ${JSON.stringify(d)} in shape ${JSON.stringify(shape)}`);
+        fail(`tensor ${quote(n)} has an invalid dimension ${quote(d)} in shape ${quote(shape)}`);
       }
       count *= d as number;
       // Stop before the product can overflow: nothing larger than the payload can be valid.
       if (count * 4 > plen) {
-        fail(`tensor ${JSON.stringify(n)} with shape ${JSON.stringify(shape)} needs more bytes than the ${plen}-byte payload holds`);
+        fail(`tensor ${quote(n)} with shape ${quote(shape)} needs more bytes than the ${plen}-byte payload holds`);
       }
     }
     const offset = e.offset;
     if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0 || offset % 4 !== 0) {
-      fail(`tensor ${JSON.stringify(n)} has an invalid offset ${JSON.stringify(offset)}`);
+      fail(`tensor ${quote(n)} has an invalid offset ${quote(offset)}`);
     }
     const off = offset as number;
     if (off + count * 4 > plen) {
-      fail(`tensor ${JSON.stringify(n)} (offset ${off}, ${count * 4} bytes) extends past the ${plen}-byte payload`);
+      fail(`tensor ${quote(n)} (offset ${off}, ${count * 4} bytes) extends past the ${plen}-byte payload`);
     }
     specs.push({ name: n, shape: shape as number[], offset: off, bytes: count * 4 });
   });
@@ -204,7 +206,7 @@ export function decodeState(bytes: Uint8Array, source = '<buffer>'): DecodedStat
   for (let i = 1; i < sorted.length; i++) {
     const prev = sorted[i - 1]!;
     if (prev.offset + prev.bytes > sorted[i]!.offset) {
-      fail(`tensors ${JSON.stringify(prev.name)} and ${JSON.stringify(sorted[i]!.name)} overlap in the payload`);
+      fail(`tensors ${quote(prev.name)} and ${quote(sorted[i]!.name)} overlap in the payload`);
     }
   }
   const meta = h.meta ?? {};
@@ -245,6 +247,39 @@ export function writeFileAtomic(file: string, data: Uint8Array): void {
     const dfd = fs.openSync(dir, 'r');
     try { fs.fsyncSync(dfd); } finally { fs.closeSync(dfd); }
   } catch { /* directories cannot be fsynced on every platform (e.g. Windows); the rename stands */ }
+  sweepStaleTemps(dir, path.basename(target));
+}
+
+/** A temp file older than this whose writer is gone is a leftover of a killed save. */
+const STALE_TEMP_MS = 10 * 60 * 1000;
+
+/**
+ * Removes the temp files that killed writers of `base` left in `dir` (`.<base>.<pid>.<id>.tmp`
+ * whose process no longer runs here and that are older than 10 minutes: a writer on another
+ * machine sharing the directory is never that slow). Best effort: errors are ignored.
+ */
+function sweepStaleTemps(dir: string, base: string): void {
+  const prefix = `.${base}.`;
+  let names: string[];
+  try { names = fs.readdirSync(dir); } catch { return; }
+  const now = Date.now();
+  for (const n of names) {
+    if (!n.startsWith(prefix) || !n.endsWith('.tmp')) continue;
+    const m = /^(\d+)\.[a-z0-9]+\.tmp$/.exec(n.slice(prefix.length));
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+      continue; // still running (or not ours to signal): leave it
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ESRCH') continue;
+    }
+    try {
+      const p = path.join(dir, n);
+      if (now - fs.lstatSync(p).mtimeMs >= STALE_TEMP_MS) fs.unlinkSync(p);
+    } catch { /* gone already, or not ours to remove */ }
+  }
 }
 
 /**

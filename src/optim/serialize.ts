@@ -5,7 +5,7 @@
  * under meta.optimizer, user metadata under meta.user.
  */
 import fs from 'node:fs';
-import { StateFileError, checkRegularFile, decodeState, encodeState, writeFileAtomic, type EncodeOptions } from '../nn/serialize';
+import { StateFileError, checkRegularFile, quote, decodeState, encodeState, writeFileAtomic, type EncodeOptions } from '../nn/serialize';
 import type { StateDict } from '../nn/module';
 import { Tensor } from '../tensor/tensor';
 import { Optimizer, type OptimizerStateDict, type ParamState } from './optimizer';
@@ -46,16 +46,17 @@ export function decodeOptimizerState(bytes: Uint8Array, source = '<buffer>'): { 
   const state: Record<string, ParamState> = Object.create(null) as Record<string, ParamState>;
   for (const [name, t] of Object.entries(tensors)) {
     const m = NAME.exec(name);
-    if (!m) fail(`unexpected tensor ${JSON.stringify(name)} in an optimizer state file`);
-    (state[m![1]!] ??= {})[m![2]!] = t;
+    if (!m) fail(`unexpected tensor ${quote(name)} in an optimizer state file`);
+    // Null-prototype records: a tensor named state.0.__proto__ is then an ordinary key.
+    (state[m![1]!] ??= Object.create(null) as ParamState)[m![2]!] = t;
   }
   const scalars = o!.scalars ?? {};
   if (typeof scalars !== 'object' || scalars === null) fail('optimizer scalars are malformed');
   for (const [idx, rec] of Object.entries(scalars as Record<string, unknown>)) {
-    if (!/^(0|[1-9]\d*)$/.test(idx) || typeof rec !== 'object' || rec === null) fail(`optimizer scalars for ${JSON.stringify(idx)} are malformed`);
+    if (!/^(0|[1-9]\d*)$/.test(idx) || typeof rec !== 'object' || rec === null) fail(`optimizer scalars for ${quote(idx)} are malformed`);
     for (const [k, v] of Object.entries(rec as Record<string, unknown>)) {
-      if (typeof v !== 'number' || !NAME.test(`state.0.${k}`)) fail(`optimizer scalar ${JSON.stringify(k)} of parameter ${idx} is malformed`);
-      (state[idx] ??= {})[k] = v as number;
+      if (typeof v !== 'number' || !NAME.test(`state.0.${k}`)) fail(`optimizer scalar ${quote(k)} of parameter ${idx} is malformed`);
+      (state[idx] ??= Object.create(null) as ParamState)[k] = v as number;
     }
   }
   const user = meta.user;

@@ -202,6 +202,8 @@ add('batchNorm', 'gamma too short', 'gamma', bn({ 4: F(2) }));
 add('batchNorm', 'runningVar too short', 'runningVar', bn({ 7: F(2) }));
 add('batchNorm', 'saveInvStd too short in training', 'saveInvStd', bn({ 13: F(2) }));
 add('batchNorm', 'momentum NaN', 'momentum', bn({ 9: NaN }));
+add('batchNorm', 'eps negative', 'eps', bn({ 10: -1e-5 }));
+add('batchNorm', 'eps -Infinity', 'eps', bn({ 10: -Infinity }));
 add('batchNorm', 'out the same memory as x', 'out', () => { const x = F(12); return bn({ 0: x, 11: x })(); });
 const bnB = (o: Record<number, unknown>) => () => {
   const base: unknown[] = [F(12), F(12), 2, 3, 2, F(3), F(3), F(3), F(12), F(3), F(3)];

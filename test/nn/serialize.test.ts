@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import * as nn from '../../src/nn';
+import * as optim from '../../src/optim';
 import { StateFileError, crc32, decodeState, encodeState } from '../../src/nn';
 import { manualSeed } from '../../src/tensor/random';
 import { randT } from '../helpers/gradcheck';
@@ -173,6 +174,28 @@ describe('corrupted and mismatched state files', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
+  it('quotes names from the file in at most about 100 characters', () => {
+    const long = 'w'.repeat(100_000);
+    const e = (() => { try { decodeState(withHeader(good, (h) => { (h.tensors as any[])[1].name = long; (h.tensors as any[])[0].name = long; })); } catch (err) { return err as Error; } return null; })();
+    expect(e).toBeInstanceOf(StateFileError);
+    expect(e!.message).toMatch(/tensor "w{99}… \(100002 characters\) appears twice/);
+    expect(e!.message.length).toBeLessThan(300);
+  });
+
+  it('an optimizer file with a tensor named state.0.__proto__ keeps it as an ordinary key', () => {
+    const w = T([1, 2], [2]);
+    const opt = new optim.SGD([w], { lr: 0.1, momentum: 0.9 });
+    w.grad = T([1, 1], [2]);
+    opt.step();
+    const bytes = optim.encodeOptimizerState(opt);
+    const evil = withHeader(bytes, (h) => { (h.tensors as any[])[0].name = 'state.0.__proto__'; });
+    const { stateDict } = optim.decodeOptimizerState(evil);
+    const rec = stateDict.state['0']!;
+    expect(Object.getPrototypeOf(rec)).toBeNull();
+    expect(Object.keys(rec)).toContain('__proto__');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
   it('names the file when it cannot be read', () => {
     expect(() => nn.load(file('missing.lernen'))).toThrow(/missing\.lernen: cannot read the state file/);
   });
@@ -196,6 +219,29 @@ describe('corrupted and mismatched state files', () => {
 });
 
 describe('atomic writes', () => {
+  it('the next save removes the temp files of killed writers (dead pid, older than 10 minutes) and nothing else', () => {
+    const d = fs.mkdtempSync(path.join(dir, 'sweep-'));
+    const p = path.join(d, 'm.lernen');
+    const old = Date.now() / 1000 - 3600;
+    const make = (n: string, ageSeconds: number | null) => {
+      const f = path.join(d, n);
+      fs.writeFileSync(f, 'partial');
+      if (ageSeconds !== null) fs.utimesSync(f, old, old);
+      return f;
+    };
+    // Linux pids stay below 2^22 (the largest pid_max): no process has this one.
+    const dead = 4_194_304 + 12_345;
+    const stale = make(`.m.lernen.${dead}.abc123.tmp`, 3600);
+    const fresh = make(`.m.lernen.${dead}.def456.tmp`, null);
+    const live = make(`.m.lernen.${process.ppid}.ghi789.tmp`, 3600);
+    const other = make(`.other.lernen.${dead}.abc123.tmp`, 3600);
+    const unrelated = make('notes.txt', 3600);
+    nn.save({ w: T([1], [1]) }, p);
+    expect(fs.existsSync(stale)).toBe(false);
+    for (const f of [fresh, live, other, unrelated]) expect(fs.existsSync(f), f).toBe(true);
+    expect(nn.load(p).stateDict.w!.data[0]).toBe(1);
+  });
+
   it('a failed write leaves the old file intact and no temporary file behind', () => {
     const p = file('atomic.lernen');
     nn.save({ w: T([1, 2, 3], [3]) }, p, { version: 'old' });

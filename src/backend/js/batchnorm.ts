@@ -28,6 +28,8 @@ export function batchNorm(x: Float32Array, outer: number, channels: number, inne
   checkBool(K, 'training', training);
   checkFinite(K, 'momentum', momentum);
   checkFinite(K, 'eps', eps);
+  // A negative eps can make var + eps negative: a silent NaN. (0 is allowed, as in PyTorch.)
+  if (!(eps >= 0)) fail(K, `eps must be ≥ 0, got ${eps}`);
   const n = outer * channels * inner;
   const count = outer * inner;
   if (training && channels > 0 && count < 2) {
