@@ -45,6 +45,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"axpy", guarded<Axpy>},
       {"sumTo", guarded<SumTo>},
       {"permute", guarded<Permute>},
+      {"gatherBytes", guarded<GatherBytes>},
       {"reduce", guarded<Reduce>},
       {"softmax", guarded<Softmax>},
       {"softmaxBackward", guarded<SoftmaxBackward>},

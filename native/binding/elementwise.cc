@@ -184,4 +184,38 @@ Napi::Value Permute(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value GatherBytes(const Napi::CallbackInfo& info) {
+  Args args(info, "gatherBytes", 9, 9);
+  const i64 count = args.size(2, "count");
+  const i64 stride = args.size(3, "stride", kMaxSafeInteger, 1);
+  const i64 offset = args.size(4, "offset");
+  const i64 length = args.size(5, "length");
+  const double scale = args.number(6, "scale");
+  const double shift = args.number(7, "shift");
+  const auto src = args.u8(0, "src");
+  const auto indices = args.i32(1, "indices");
+  const auto out = args.f32(8, "out");
+  if (args.add(offset, length, "offset + length") > stride) {
+    args.rangeError("offset + length = " + formatInt(offset + length) + " exceeds stride = " +
+                    formatInt(stride));
+  }
+  args.need(indices, count, "count");
+  args.need(out, args.mul(count, stride, "count·stride"), "count·stride");
+  // Every index addresses a whole record of src.
+  const i64 records = static_cast<i64>(src.length) / stride;
+  for (i64 k = 0; k < count; ++k) {
+    const std::int32_t v = indices.data[k];
+    if (v < 0 || v >= records) {
+      args.rangeError("indices[" + formatInt(k) + "] = " + std::to_string(v) +
+                      " is out of range [0, " + formatInt(records) + ") (src holds " +
+                      formatInt(records) + " records of stride " + formatInt(stride) + ")");
+    }
+  }
+  args.noOverlap({Args::span(src, records * stride, false), Args::span(indices, count, false),
+                  Args::span(out, count * stride, true)});
+  lernen::gatherBytes(src.data, indices.data, count, stride, offset, length, scale, shift,
+                      out.data);
+  return info.Env().Undefined();
+}
+
 }  // namespace lernen::binding

@@ -15,6 +15,7 @@ Napi::Value UnaryBackward(const Napi::CallbackInfo& info);
 Napi::Value Axpy(const Napi::CallbackInfo& info);
 Napi::Value SumTo(const Napi::CallbackInfo& info);
 Napi::Value Permute(const Napi::CallbackInfo& info);
+Napi::Value GatherBytes(const Napi::CallbackInfo& info);
 // reduce.cc
 Napi::Value Reduce(const Napi::CallbackInfo& info);
 // softmax.cc

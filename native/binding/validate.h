@@ -94,6 +94,11 @@ struct ElementType<std::int32_t> {
   static constexpr const char* name = "Int32Array";
 };
 template <>
+struct ElementType<std::uint8_t> {
+  static constexpr napi_typedarray_type type = napi_uint8_array;
+  static constexpr const char* name = "Uint8Array";
+};
+template <>
 struct ElementType<std::uint32_t> {
   static constexpr napi_typedarray_type type = napi_uint32_array;
   static constexpr const char* name = "Uint32Array";
@@ -179,6 +184,7 @@ class Args {
   Buf<std::uint32_t> u32(size_t i, const char* name) const {
     return array<std::uint32_t>(i, name);
   }
+  Buf<std::uint8_t> u8(size_t i, const char* name) const { return array<std::uint8_t>(i, name); }
 
   // ---------------------------------------------------------------- scalars
   /** A non-negative integer ≤ max (NaN, ±Infinity, fractions and negatives are refused). */

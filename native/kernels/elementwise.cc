@@ -371,4 +371,17 @@ void permute(const float* x, const i64* shape, const int* perm, int rank, float*
   }
 }
 
+// A byte-to-float table per call (256 entries, the same double arithmetic as per element), then
+// one table lookup per byte: the gather is bound by the reads of the records.
+void gatherBytes(const std::uint8_t* src, const std::int32_t* indices, i64 count, i64 stride,
+                 i64 offset, i64 length, double scale, double shift, float* out) {
+  float table[256];
+  for (int b = 0; b < 256; ++b) table[b] = static_cast<float>(double(b) * scale + shift);
+  for (i64 k = 0; k < count; ++k) {
+    const std::uint8_t* s = src + i64(indices[k]) * stride + offset;
+    float* o = out + k * stride + offset;
+    for (i64 j = 0; j < length; ++j) o[j] = table[s[j]];
+  }
+}
+
 }  // namespace lernen

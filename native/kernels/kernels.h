@@ -171,6 +171,15 @@ void rmspropStep(i64 n, float* param, const float* grad, float* sq, float* gAvg,
                  float lr, float alpha, float eps, float weightDecay, float momentum,
                  bool centered);
 
+// ------------------------------------------------------------------ gather.cc (in elementwise.cc)
+/**
+ * Batch assembly from byte records: for k < count, j < length,
+ *   out[k·stride + offset + j] = float(double(src[indices[k]·stride + offset + j])·scale + shift)
+ * (product and sum in double, rounded once). The caller has checked every index.
+ */
+void gatherBytes(const std::uint8_t* src, const std::int32_t* indices, i64 count, i64 stride,
+                 i64 offset, i64 length, double scale, double shift, float* out);
+
 // ------------------------------------------------------------------ rng.cc
 /** xoshiro128** over a caller-held 4×uint32 state, advanced in place. */
 void randUniform(std::uint32_t* state, float* out, i64 n, double lo, double hi);

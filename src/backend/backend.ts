@@ -92,6 +92,17 @@ export interface Backend {
   permute(x: Float32Array, shape: readonly number[], perm: readonly number[],
     out: Float32Array): void;
 
+  /**
+   * Batch assembly from byte records (images stored as bytes): for k < count, j < length,
+   *   out[k·stride + offset + j] = float32(src[indices[k]·stride + offset + j]·scale + shift)
+   * with the product and sum in double precision, rounded once. `src` holds whole records of
+   * `stride` bytes; every indices[k] must be in [0, floor(src.length / stride)); offset + length
+   * ≤ stride. Elements of `out` outside [offset, offset + length) of each record are untouched
+   * (one call per channel normalises a multi-channel image).
+   */
+  gatherBytes(src: Uint8Array, indices: Int32Array, count: number, stride: number, offset: number,
+    length: number, scale: number, shift: number, out: Float32Array): void;
+
   // ---------------------------------------------------------------- reductions
   /**
    * Reduce x viewed as [outer, dim, inner] over `dim` into out [outer, inner]. For max/min,

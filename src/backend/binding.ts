@@ -38,6 +38,8 @@ export interface LernenBinding {
     outShape: readonly number[]): void;
   permute(x: Float32Array, shape: readonly number[], perm: readonly number[],
     out: Float32Array): void;
+  gatherBytes(src: Uint8Array, indices: Int32Array, count: number, stride: number, offset: number,
+    length: number, scale: number, shift: number, out: Float32Array): void;
 
   reduce(op: ReduceOp, x: Float32Array, outer: number, dim: number, inner: number,
     out: Float32Array, idx?: Int32Array | null): void;
@@ -122,7 +124,7 @@ export interface LernenBinding {
 
 /** Every function the addon must export (checked when the adapter is created). */
 export const BINDING_FUNCTIONS: readonly (keyof LernenBinding)[] = [
-  'gemm', 'gemmBatched', 'binary', 'unary', 'unaryBackward', 'axpy', 'sumTo', 'permute',
+  'gemm', 'gemmBatched', 'binary', 'unary', 'unaryBackward', 'axpy', 'sumTo', 'permute', 'gatherBytes',
   'reduce', 'softmax', 'softmaxBackward', 'softmaxCrossEntropy', 'softmaxCrossEntropyBackward',
   'biasAct', 'biasActBackward', 'im2col', 'col2im', 'conv2d', 'conv2dBackward', 'conv2dMaxPool', 'conv2dMaxPoolBackward', 'maxPool2d', 'maxPool2dBackward',
   'avgPool2d', 'avgPool2dBackward', 'batchNorm', 'batchNormBackward', 'sgdStep', 'adamStep',

@@ -86,6 +86,10 @@ export function createNativeBackend(addon: unknown): Backend {
       b.permute(x, shape, perm, out);
     },
 
+    gatherBytes(src, indices, count, stride, offset, length, scale, shift, out) {
+      b.gatherBytes(src, indices, count, stride, offset, length, scale, shift, out);
+    },
+
     reduce(op: ReduceOp, x, outer, dim, inner, out, idx) {
       checkOp('reduce', 'op', op, REDUCE);
       b.reduce(op, x, outer, dim, inner, out, idx ?? null);

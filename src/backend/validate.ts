@@ -75,8 +75,8 @@ export function checkOneOf<T extends string>(kernel: string, name: string, v: T,
   }
 }
 
-type Typed = Float32Array | Int32Array | Uint32Array;
-type TypedCtor = Float32ArrayConstructor | Int32ArrayConstructor | Uint32ArrayConstructor;
+type Typed = Float32Array | Int32Array | Uint32Array | Uint8Array;
+type TypedCtor = Float32ArrayConstructor | Int32ArrayConstructor | Uint32ArrayConstructor | Uint8ArrayConstructor;
 
 function checkTyped(kernel: string, name: string, buf: Typed, ctor: TypedCtor,
   required: number, expr: string): void {
@@ -108,6 +108,11 @@ export function checkI32(kernel: string, name: string, buf: Int32Array, required
 export function checkU32(kernel: string, name: string, buf: Uint32Array, required: number,
   expr = ''): void {
   checkTyped(kernel, name, buf, Uint32Array, required, expr);
+}
+
+export function checkU8(kernel: string, name: string, buf: Uint8Array, required: number,
+  expr = ''): void {
+  checkTyped(kernel, name, buf, Uint8Array, required, expr);
 }
 
 /** The same, for an optional buffer (`null`/`undefined` pass). */

@@ -9,6 +9,8 @@ import { History, type EpochRecord, type StopReason } from './history';
 export interface Batch {
   x: Tensor;
   y: Int32Array;
+  /** x is known to hold only finite values (a DataLoader says so): the input check is skipped. */
+  finite?: boolean;
 }
 
 /** Anything that yields batches once per iteration (an epoch), e.g. a DataLoader. */
@@ -296,12 +298,12 @@ export async function fit(model: TrainableModel, opts: FitOptions): Promise<Hist
       let right = 0;
       let seen = 0;
       let batch = 0;
-      for (const { x, y } of epochOf(opts.train)) {
+      for (const { x, y, finite } of epochOf(opts.train)) {
         if (opts.signal?.aborted) { ctx.stop = 'aborted'; break; }
         if (outOfTime()) { ctx.stop = 'time budget'; break; }
         step++;
         batch++;
-        if (check) checkInput(x, epoch, step, opts.optimizer.paramGroups[0]?.lr ?? lr);
+        if (check && finite !== true) checkInput(x, epoch, step, opts.optimizer.paramGroups[0]?.lr ?? lr);
         // Keep each parameter's gradient buffer for the next backward (zeroed and reused instead
         // of a fresh allocation): in fit(), p.grad's storage is reused from step to step.
         for (const p of params) {

@@ -178,6 +178,17 @@ describe('DataLoader', () => {
     expect(b.epoch).toBe(a.epoch);
   });
 
+  it('batch.finite: true for bytes through a finite map, false with a transform or an overflowing std', () => {
+    const d = toy(8);
+    expect([...new DataLoader(d, { batchSize: 4 })].every((b) => b.finite)).toBe(true);
+    expect([...new DataLoader(d, { batchSize: 4, normalize: 'mnist' })].every((b) => b.finite)).toBe(true);
+    expect([...new DataLoader(d, { batchSize: 4, transform: () => {} })].every((b) => !b.finite)).toBe(true);
+    const huge = new DataLoader(d, { batchSize: 4, normalize: { mean: [0.5], std: [1e-40] } });
+    const b = [...huge][0]!;
+    expect(b.finite).toBe(false);
+    expect(b.x.data.some((v) => !Number.isFinite(v))).toBe(true);
+  });
+
   it('deriveSeed separates keys', () => {
     const s = new Set<number>();
     for (let e = 0; e < 1000; e++) s.add(deriveSeed(42, 1, e));

@@ -1,8 +1,7 @@
 /**
  * The addon's entry points as a table: for each kernel, the kind of every argument and a maker of
  * valid arguments (every size >= 1) in guarded buffers, plus the values that are wrong for each
- * kind. Shared by the fuzzers in test/robustness/; the same table as test/native/bad-args.test.ts
- * (which keeps its own copy so that it stands alone).
+ * kind. Shared by test/native/bad-args.test.ts and the fuzzers in test/robustness/.
  */
 // ------------------------------------------------------------------ seeded randomness
 export class Rng {
@@ -19,12 +18,12 @@ export class Rng {
 // Every typed array handed to the addon is a view with 4 sentinel elements on each side in
 // the same ArrayBuffer, so an out-of-bounds write just past either end is caught.
 export const GUARD = 4;
-export const SENT_F = -7777.25, SENT_I = -77777;
-export interface Guarded { view: Float32Array | Int32Array | Uint32Array; check(): boolean }
+export const SENT_F = -7777.25, SENT_I = -77777, SENT_U8 = 0xa5;
+export interface Guarded { view: Float32Array | Int32Array | Uint32Array | Uint8Array; check(): boolean }
 export class Arena {
   readonly all: Guarded[] = [];
   /** Registers `whole` (n + 2·GUARD elements) and returns its guarded middle view. */
-  guard<T extends Float32Array | Int32Array | Uint32Array>(whole: T, n: number, sent: number): T {
+  guard<T extends Float32Array | Int32Array | Uint32Array | Uint8Array>(whole: T, n: number, sent: number): T {
     whole.fill(sent as never, 0, GUARD);
     whole.fill(sent as never, GUARD + n);
     const view = whole.subarray(GUARD, GUARD + n) as T;
@@ -47,6 +46,11 @@ export class Arena {
     v.fill(fill);
     return v;
   }
+  u8(n: number, fill = 7): Uint8Array {
+    const v = this.guard(new Uint8Array(n + 2 * GUARD), n, SENT_U8);
+    v.fill(fill);
+    return v;
+  }
   state(): Uint32Array {
     const v = this.guard(new Uint32Array(4 + 2 * GUARD), 4, SENT_I >>> 0);
     v.set([1, 2, 3, 4]);
@@ -57,7 +61,7 @@ export class Arena {
 
 // ------------------------------------------------------------------ the entry points
 export type Kind =
-  | 'f32' | 'f32?' | 'i32' | 'i32?' | 'state' | 'size' | 'num' | 'bool' | 'shape' | 'perm'
+  | 'f32' | 'f32?' | 'i32' | 'i32?' | 'u8' | 'state' | 'size' | 'num' | 'bool' | 'shape' | 'perm'
   | { op: readonly string[] };
 
 export interface Spec {
@@ -106,6 +110,12 @@ export const SPECS: Spec[] = [
     make: (r, a) => { const n = r.int(1, 20); return ['pow', n, a.f32(n), a.f32(n), a.f32(n), a.f32(n), 2]; } },
   { name: 'axpy', kinds: ['size', 'num', 'f32', 'f32'],
     make: (r, a) => { const n = r.int(1, 20); return [n, 0.5, a.f32(n), a.f32(n)]; } },
+  { name: 'gatherBytes', kinds: ['u8', 'i32', 'size', 'size', 'size', 'size', 'num', 'num', 'f32'],
+    make: (r, a) => {
+      const records = r.int(1, 4), stride = r.int(1, 6), count = r.int(1, 4);
+      const offset = r.int(0, stride - 1), length = r.int(1, stride - offset);
+      return [a.u8(records * stride), a.i32(count, records - 1), count, stride, offset, length, 0.5, 0.25, a.f32(count * stride)];
+    } },
   { name: 'sumTo', kinds: ['f32', 'shape', 'f32', 'shape'],
     make: (r, a) => {
       const rows = r.int(1, 4), cols = r.int(1, 5);
@@ -269,6 +279,8 @@ export function badValues(kind: Kind, valid: unknown): unknown[] {
       const v: unknown[] = [new Float32Array(len), new Uint32Array(len), new Int32Array(0), [0], 1, ...common];
       return kind === 'i32' ? [undefined, null, ...v] : v;
     }
+    case 'u8':
+      return [new Float32Array(len), new Int8Array(len), new Uint8ClampedArray(len), [0], 1, undefined, null, ...common];
     case 'state':
       return [new Uint32Array(4), new Uint32Array(3), Int32Array.from([1, 2, 3, 4]), new Float32Array(4), undefined, null, [1, 2, 3, 4]];
     case 'size':

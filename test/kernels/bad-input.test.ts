@@ -191,6 +191,21 @@ add('avgPool2d', 'out too short', 'out', () => [F(32), ...pw, F(7)]);
 add('avgPool2d', 'kw larger than w + 2·padW', 'kw', () => [F(32), 1, 2, 4, 4, 2, 5, 2, 2, 0, 0, F(8)]);
 add('avgPool2dBackward', 'dx too short', 'dx', () => [F(8), ...pw, F(31)]);
 
+// ------------------------------------------------------------------ gatherBytes
+const gb = (o: Record<number, unknown>) => () => {
+  const base: unknown[] = [new Uint8Array(12), Int32Array.from([0, 2]), 2, 4, 0, 4, 1, 0, F(8)];
+  for (const [i, v] of Object.entries(o)) base[Number(i)] = v;
+  return base;
+};
+add('gatherBytes', 'index past the last record', 'indices', gb({ 1: Int32Array.from([0, 3]) }));
+add('gatherBytes', 'negative index', 'indices', gb({ 1: Int32Array.from([-1, 0]) }));
+add('gatherBytes', 'src not a Uint8Array', 'src', gb({ 0: new Uint8ClampedArray(12) }));
+add('gatherBytes', 'offset + length past stride', 'stride', gb({ 4: 1 }));
+add('gatherBytes', 'stride 0', 'stride', gb({ 3: 0 }));
+add('gatherBytes', 'out too short', 'out', gb({ 8: F(7) }));
+add('gatherBytes', 'indices shorter than count', 'indices', gb({ 1: Int32Array.from([0]) }));
+add('gatherBytes', 'scale NaN', 'scale', gb({ 6: NaN }));
+
 // ------------------------------------------------------------------ batch norm
 const bn = (o: Record<number, unknown>) => () => {
   const base: unknown[] = [F(12), 2, 3, 2, F(3), F(3), F(3), F(3), true, 0.1, 1e-5, F(12), F(3), F(3)];

@@ -298,3 +298,46 @@ describe.runIf(NATIVE)('elementwise: native vs js directly', () => {
     expect(Array.from(pn)).toEqual(Array.from(pj));
   });
 });
+
+describe.each(EACH)('gatherBytes on %s', (_name, be) => {
+  it('copies the chosen records, byte·scale + shift in double rounded once, one channel at a time', () => {
+    // 5 records of 2 channels × 3 bytes; gather records 4, 0, 4 (repeats allowed).
+    const src = Uint8Array.from({ length: 30 }, (_, i) => (i * 37 + 11) % 256);
+    const indices = Int32Array.from([4, 0, 4]);
+    const out = new Float32Array(18).fill(-9);
+    const s0 = 1 / 255 / 0.3081, t0 = -0.1307 / 0.3081;
+    be.gatherBytes(src, indices, 3, 6, 0, 3, s0, t0, out);
+    // Channel 1 not yet written: left as it was.
+    for (let k = 0; k < 3; k++) for (let j = 3; j < 6; j++) expect(out[k * 6 + j]).toBe(-9);
+    be.gatherBytes(src, indices, 3, 6, 3, 3, 2, 1, out);
+    for (let k = 0; k < 3; k++) {
+      for (let j = 0; j < 6; j++) {
+        const b = src[indices[k]! * 6 + j]!;
+        const want = j < 3 ? Math.fround(b * s0 + t0) : Math.fround(b * 2 + 1);
+        expect(out[k * 6 + j], `record ${k}, byte ${j}`).toBe(want);
+      }
+    }
+  });
+
+  it('count 0 touches nothing; a whole-record stride works on views with an offset', () => {
+    const out = new Float32Array(4).fill(3);
+    be.gatherBytes(new Uint8Array(0), new Int32Array(0), 0, 4, 0, 4, 1, 0, out);
+    expect(Array.from(out)).toEqual([3, 3, 3, 3]);
+    const whole = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    const src = whole.subarray(1); // records [2,3,4,5] and [6,7,8,9]
+    be.gatherBytes(src, Int32Array.from([1]), 1, 4, 0, 4, 1, 0, out);
+    expect(Array.from(out)).toEqual([6, 7, 8, 9]);
+  });
+});
+
+describe.runIf(NATIVE)('gatherBytes: native vs js', () => {
+  it('bit-identical on an MNIST-sized batch with the MNIST normalisation', () => {
+    const per = 784, records = 300;
+    const src = Uint8Array.from({ length: per * records }, (_, i) => (Math.imul(i, 2654435761) >>> 24) & 255);
+    const indices = Int32Array.from({ length: 128 }, (_, k) => (k * 7919) % records);
+    const s = (1 / 255) * (1 / 0.3081), t = -0.1307 / 0.3081;
+    const run = (b: Backend) => { const o = new Float32Array(128 * per); b.gatherBytes(src, indices, 128, per, 0, per, s, t, o); return o; };
+    const n = run(NATIVE!), j = run(JS);
+    expect(Array.from(n)).toEqual(Array.from(j));
+  });
+});

@@ -10,8 +10,8 @@ import {
   BINARY_OPS, UNARY_OPS, type BinaryOp, type UnaryOp,
 } from '../backend';
 import {
-  MAX_RANK, checkExactAliasOr, checkF32, checkFinite, checkNoAlias, checkOneOf, checkShape,
-  checkSize, fail, fmtShape,
+  MAX_RANK, checkExactAliasOr, checkF32, checkFinite, checkI32, checkNoAlias, checkOneOf,
+  checkShape, checkSize, checkU8, fail, fmtShape,
 } from '../validate';
 import { gelu, geluGrad } from './math';
 
@@ -403,6 +403,41 @@ export function sumTo(x: Float32Array, xShape: readonly number[], out: Float32Ar
     }
   }
   for (let i = 0; i < no; i++) out[i] = s[i]!;
+}
+
+// ------------------------------------------------------------------ gatherBytes
+
+export function gatherBytes(src: Uint8Array, indices: Int32Array, count: number, stride: number,
+  offset: number, length: number, scale: number, shift: number, out: Float32Array): void {
+  const K = 'gatherBytes';
+  checkSize(K, 'count', count);
+  checkSize(K, 'stride', stride);
+  if (stride < 1) fail(K, `stride must be an integer ≥ 1, got ${stride}`);
+  checkSize(K, 'offset', offset);
+  checkSize(K, 'length', length);
+  checkFinite(K, 'scale', scale);
+  checkFinite(K, 'shift', shift);
+  checkU8(K, 'src', src, 0);
+  checkI32(K, 'indices', indices, count, 'count');
+  checkF32(K, 'out', out, count * stride, 'count·stride');
+  if (offset + length > stride) fail(K, `offset + length = ${offset + length} exceeds stride = ${stride}`);
+  const records = Math.floor(src.length / stride);
+  for (let k = 0; k < count; k++) {
+    const v = indices[k]!;
+    if (v < 0 || v >= records) {
+      fail(K, `indices[${k}] = ${v} is out of range [0, ${records}) (src holds ${records} records of stride ${stride})`);
+    }
+  }
+  checkNoAlias(K, 'out', out, count * stride, 'indices', indices, count);
+  checkNoAlias(K, 'out', out, count * stride, 'src', src, records * stride);
+  // Bytes to floats with TypedArray.set (a native conversion), then one scaling pass in double:
+  // the same value, byte·scale + shift rounded once, as the native table.
+  for (let k = 0; k < count; k++) {
+    const o = k * stride + offset;
+    const so = indices[k]! * stride + offset;
+    out.set(src.subarray(so, so + length), o);
+    for (let j = o; j < o + length; j++) out[j] = out[j]! * scale + shift;
+  }
 }
 
 // ------------------------------------------------------------------ permute

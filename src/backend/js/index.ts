@@ -9,7 +9,7 @@ import { batchNorm, batchNormBackward } from './batchnorm';
 import { biasAct, biasActBackward } from './bias_act';
 import { col2im, im2col } from './conv';
 import { conv2d, conv2dBackward, conv2dMaxPool, conv2dMaxPoolBackward } from './conv_fused';
-import { axpy, binary, permute, sumTo, unary, unaryBackward } from './elementwise';
+import { axpy, binary, gatherBytes, permute, sumTo, unary, unaryBackward } from './elementwise';
 import { gemm, gemmBatched } from './gemm';
 import { adamStep, rmspropStep, sgdStep } from './optim';
 import { avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward } from './pool';
@@ -30,6 +30,7 @@ export function createJsBackend(): Backend {
     axpy,
     sumTo,
     permute,
+    gatherBytes,
     reduce,
     softmax,
     softmaxBackward,
