@@ -1,4 +1,5 @@
-// sgdStep, adamStep, rmspropStep: in-place updates over n elements.
+// sgdStep, adamStep, rmspropStep: in-place updates over n elements; each returns how many of
+// the parameter values it wrote are not finite.
 #include "entries.h"
 #include "validate.h"
 
@@ -23,9 +24,10 @@ Napi::Value SgdStep(const Napi::CallbackInfo& info) {
   args.need(buf, useBuf ? n : 0, "n");
   args.noOverlap({Args::span(param, n, true), Args::span(grad, n, false),
                   Args::span(buf, useBuf ? n : 0, true)});
-  lernen::sgdStep(n, param.data, grad.data, useBuf ? buf.data : nullptr, float(lr),
-                  float(momentum), float(dampening), nesterov, float(weightDecay), first);
-  return info.Env().Undefined();
+  const i64 bad = lernen::sgdStep(n, param.data, grad.data, useBuf ? buf.data : nullptr, float(lr),
+                                  float(momentum), float(dampening), nesterov, float(weightDecay),
+                                  first);
+  return Napi::Number::New(info.Env(), double(bad));
 }
 
 Napi::Value AdamStep(const Napi::CallbackInfo& info) {
@@ -48,9 +50,10 @@ Napi::Value AdamStep(const Napi::CallbackInfo& info) {
   args.need(v, n, "n");
   args.noOverlap({Args::span(param, n, true), Args::span(grad, n, false), Args::span(m, n, true),
                   Args::span(v, n, true)});
-  lernen::adamStep(n, param.data, grad.data, m.data, v.data, float(lr), float(beta1),
-                   float(beta2), float(eps), float(weightDecay), double(step), decoupled);
-  return info.Env().Undefined();
+  const i64 bad = lernen::adamStep(n, param.data, grad.data, m.data, v.data, float(lr),
+                                   float(beta1), float(beta2), float(eps), float(weightDecay),
+                                   double(step), decoupled);
+  return Napi::Number::New(info.Env(), double(bad));
 }
 
 Napi::Value RmspropStep(const Napi::CallbackInfo& info) {
@@ -78,10 +81,11 @@ Napi::Value RmspropStep(const Napi::CallbackInfo& info) {
   args.need(buf, nBuf, "n");
   args.noOverlap({Args::span(param, n, true), Args::span(grad, n, false), Args::span(sq, n, true),
                   Args::span(gAvg, nAvg, true), Args::span(buf, nBuf, true)});
-  lernen::rmspropStep(n, param.data, grad.data, sq.data, centered ? gAvg.data : nullptr,
-                      useBuf ? buf.data : nullptr, float(lr), float(alpha), float(eps),
-                      float(weightDecay), float(momentum), centered);
-  return info.Env().Undefined();
+  const i64 bad = lernen::rmspropStep(n, param.data, grad.data, sq.data,
+                                      centered ? gAvg.data : nullptr, useBuf ? buf.data : nullptr,
+                                      float(lr), float(alpha), float(eps), float(weightDecay),
+                                      float(momentum), centered);
+  return Napi::Number::New(info.Env(), double(bad));
 }
 
 }  // namespace lernen::binding

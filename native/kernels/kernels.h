@@ -160,16 +160,17 @@ void batchNormBackward(const float* x, const float* dy, i64 outer, i64 channels,
                        float* dx, float* dgamma, float* dbeta);
 
 // ------------------------------------------------------------------ optim.cc
+// Each returns how many of the n parameter values it wrote are NaN or ±Infinity.
 /** buf may be null when momentum == 0. */
-void sgdStep(i64 n, float* param, const float* grad, float* buf, float lr, float momentum,
-             float dampening, bool nesterov, float weightDecay, bool first);
+i64 sgdStep(i64 n, float* param, const float* grad, float* buf, float lr, float momentum,
+            float dampening, bool nesterov, float weightDecay, bool first);
 /** step ≥ 1. */
-void adamStep(i64 n, float* param, const float* grad, float* m, float* v, float lr, float beta1,
-              float beta2, float eps, float weightDecay, double step, bool decoupled);
+i64 adamStep(i64 n, float* param, const float* grad, float* m, float* v, float lr, float beta1,
+             float beta2, float eps, float weightDecay, double step, bool decoupled);
 /** gAvg may be null unless centered; buf may be null unless momentum > 0. */
-void rmspropStep(i64 n, float* param, const float* grad, float* sq, float* gAvg, float* buf,
-                 float lr, float alpha, float eps, float weightDecay, float momentum,
-                 bool centered);
+i64 rmspropStep(i64 n, float* param, const float* grad, float* sq, float* gAvg, float* buf,
+                float lr, float alpha, float eps, float weightDecay, float momentum,
+                bool centered);
 
 // ------------------------------------------------------------------ gather.cc (in elementwise.cc)
 /**

@@ -1,5 +1,6 @@
 // Optimizer steps (PyTorch's update rules), in place over n elements. Branches on the
 // hyperparameters are taken once, outside the loops, so each loop vectorises.
+#include <atomic>
 #include <cmath>
 
 #include "kernels.h"
@@ -9,33 +10,50 @@ namespace lernen {
 
 namespace {
 
+// 1 when v is NaN or ±Infinity. The updates count the non-finite values they write, in the same
+// pass (a compare and an add that vectorise with the update), so that fit() need not read the
+// parameters again to find a diverged step.
+inline i64 nonFinite(float v) { return !(std::fabs(v) <= 3.40282347e38f); }
+
 // Elements per thread below which an update stays on one thread.
 constexpr i64 kGrain = i64{1} << 16;
 
 LERNEN_CLONES
-void sgdRange(i64 n, float* __restrict param, const float* __restrict grad, float* __restrict buf,
+i64 sgdRange(i64 n, float* __restrict param, const float* __restrict grad, float* __restrict buf,
               float lr, float momentum, float dampening, bool nesterov, float weightDecay,
               bool first) {
   const float wd = weightDecay, mom = momentum, keep = 1.0f - dampening;
   // PyTorch skips the weight-decay add when it is 0 (so an infinite param stays finite in g).
+  i64 bad = 0;
   if (momentum == 0.0f) {
     if (wd == 0.0f) {
-      for (i64 i = 0; i < n; ++i) param[i] -= lr * grad[i];
+      for (i64 i = 0; i < n; ++i) {
+        const float p = param[i] - lr * grad[i];
+        param[i] = p;
+        bad += nonFinite(p);
+      }
     } else {
-      for (i64 i = 0; i < n; ++i) param[i] -= lr * (grad[i] + wd * param[i]);
+      for (i64 i = 0; i < n; ++i) {
+        const float p = param[i] - lr * (grad[i] + wd * param[i]);
+        param[i] = p;
+        bad += nonFinite(p);
+      }
     }
-    return;
+    return bad;
   }
   for (i64 i = 0; i < n; ++i) {
     const float g = wd == 0.0f ? grad[i] : grad[i] + wd * param[i];
     const float b = first ? g : mom * buf[i] + keep * g;
     buf[i] = b;
-    param[i] -= lr * (nesterov ? g + mom * b : b);
+    const float p = param[i] - lr * (nesterov ? g + mom * b : b);
+    param[i] = p;
+    bad += nonFinite(p);
   }
+  return bad;
 }
 
 LERNEN_CLONES
-void adamRange(i64 n, float* __restrict param, const float* __restrict grad, float* __restrict m,
+i64 adamRange(i64 n, float* __restrict param, const float* __restrict grad, float* __restrict m,
                float* __restrict v, float lr, float beta1, float beta2, float eps,
                float weightDecay, double step, bool decoupled) {
   // Bias corrections in double, as PyTorch computes them in Python floats.
@@ -46,6 +64,7 @@ void adamRange(i64 n, float* __restrict param, const float* __restrict grad, flo
   const float b1 = beta1, b2 = beta2, c1 = 1.0f - beta1, c2 = 1.0f - beta2;
   const float decay = decoupled ? float(1.0 - double(lr) * double(weightDecay)) : 1.0f;
   const float wd = decoupled ? 0.0f : weightDecay;
+  i64 bad = 0;
   for (i64 i = 0; i < n; ++i) {
     float p = param[i];
     if (decoupled) p *= decay;  // AdamW: param −= lr·weightDecay·param
@@ -54,16 +73,20 @@ void adamRange(i64 n, float* __restrict param, const float* __restrict grad, flo
     const float vi = b2 * v[i] + c2 * (g * g);
     m[i] = mi;
     v[i] = vi;
-    param[i] = p - stepSize * (mi / (std::sqrt(vi) / bc2Sqrt + eps));
+    const float q = p - stepSize * (mi / (std::sqrt(vi) / bc2Sqrt + eps));
+    param[i] = q;
+    bad += nonFinite(q);
   }
+  return bad;
 }
 
 LERNEN_CLONES
-void rmspropRange(i64 n, float* __restrict param, const float* __restrict grad,
+i64 rmspropRange(i64 n, float* __restrict param, const float* __restrict grad,
                   float* __restrict sq, float* __restrict gAvg, float* __restrict buf, float lr,
                   float alpha, float eps, float weightDecay, float momentum, bool centered) {
   const float a = alpha, c = 1.0f - alpha, wd = weightDecay, mom = momentum;
   const bool useMomentum = momentum > 0.0f;
+  i64 bad = 0;
   for (i64 i = 0; i < n; ++i) {
     const float g = wd == 0.0f ? grad[i] : grad[i] + wd * param[i];
     const float s = a * sq[i] + c * (g * g);
@@ -83,36 +106,48 @@ void rmspropRange(i64 n, float* __restrict param, const float* __restrict grad,
     } else {
       param[i] -= lr * (g / avg);
     }
+    bad += nonFinite(param[i]);
   }
+  return bad;
 }
 
 }  // namespace
 
 // Every element's update is independent: split over the kernel thread team (same results on
 // any number of threads).
-void sgdStep(i64 n, float* param, const float* grad, float* buf, float lr, float momentum,
-             float dampening, bool nesterov, float weightDecay, bool first) {
+i64 sgdStep(i64 n, float* param, const float* grad, float* buf, float lr, float momentum,
+            float dampening, bool nesterov, float weightDecay, bool first) {
+  std::atomic<i64> bad{0};
   parallelFor(n, kGrain, [&](i64 b, i64 e) {
-    sgdRange(e - b, param + b, grad + b, buf ? buf + b : nullptr, lr, momentum, dampening,
-             nesterov, weightDecay, first);
+    bad.fetch_add(sgdRange(e - b, param + b, grad + b, buf ? buf + b : nullptr, lr, momentum,
+                           dampening, nesterov, weightDecay, first),
+                  std::memory_order_relaxed);
   });
+  return bad.load();
 }
 
-void adamStep(i64 n, float* param, const float* grad, float* m, float* v, float lr, float beta1,
-              float beta2, float eps, float weightDecay, double step, bool decoupled) {
+i64 adamStep(i64 n, float* param, const float* grad, float* m, float* v, float lr, float beta1,
+             float beta2, float eps, float weightDecay, double step, bool decoupled) {
+  std::atomic<i64> bad{0};
   parallelFor(n, kGrain, [&](i64 b, i64 e) {
-    adamRange(e - b, param + b, grad + b, m + b, v + b, lr, beta1, beta2, eps, weightDecay, step,
-              decoupled);
+    bad.fetch_add(adamRange(e - b, param + b, grad + b, m + b, v + b, lr, beta1, beta2, eps,
+                            weightDecay, step, decoupled),
+                  std::memory_order_relaxed);
   });
+  return bad.load();
 }
 
-void rmspropStep(i64 n, float* param, const float* grad, float* sq, float* gAvg, float* buf,
-                 float lr, float alpha, float eps, float weightDecay, float momentum,
-                 bool centered) {
+i64 rmspropStep(i64 n, float* param, const float* grad, float* sq, float* gAvg, float* buf,
+                float lr, float alpha, float eps, float weightDecay, float momentum,
+                bool centered) {
+  std::atomic<i64> bad{0};
   parallelFor(n, kGrain, [&](i64 b, i64 e) {
-    rmspropRange(e - b, param + b, grad + b, sq + b, gAvg ? gAvg + b : nullptr,
-                 buf ? buf + b : nullptr, lr, alpha, eps, weightDecay, momentum, centered);
+    bad.fetch_add(rmspropRange(e - b, param + b, grad + b, sq + b, gAvg ? gAvg + b : nullptr,
+                               buf ? buf + b : nullptr, lr, alpha, eps, weightDecay, momentum,
+                               centered),
+                  std::memory_order_relaxed);
   });
+  return bad.load();
 }
 
 }  // namespace lernen

@@ -254,6 +254,8 @@ export interface Backend {
     dx: Float32Array, dgamma: Float32Array | null, dbeta: Float32Array | null): void;
 
   // ---------------------------------------------------------------- optimizer steps
+  // Each step returns how many of the n parameter values it wrote are NaN or ±Infinity,
+  // counted in the update pass, so that a caller need not read the parameters again.
   /**
    * PyTorch SGD for `n` elements, in place:
    *   g = grad + weightDecay·param
@@ -264,7 +266,7 @@ export interface Backend {
    */
   sgdStep(n: number, param: Float32Array, grad: Float32Array, buf: Float32Array | null,
     lr: number, momentum: number, dampening: number, nesterov: boolean, weightDecay: number,
-    first: boolean): void;
+    first: boolean): number;
 
   /**
    * PyTorch Adam / AdamW (decoupled = true) for `n` elements, in place, at step t ≥ 1:
@@ -274,7 +276,7 @@ export interface Backend {
    */
   adamStep(n: number, param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array,
     lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number,
-    decoupled: boolean): void;
+    decoupled: boolean): number;
 
   /**
    * PyTorch RMSprop for `n` elements, in place:
@@ -285,7 +287,7 @@ export interface Backend {
    */
   rmspropStep(n: number, param: Float32Array, grad: Float32Array, sq: Float32Array,
     gAvg: Float32Array | null, buf: Float32Array | null, lr: number, alpha: number, eps: number,
-    weightDecay: number, momentum: number, centered: boolean): void;
+    weightDecay: number, momentum: number, centered: boolean): number;
 
   // ---------------------------------------------------------------- random numbers
   /**

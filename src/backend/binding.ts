@@ -102,13 +102,13 @@ export interface LernenBinding {
 
   sgdStep(n: number, param: Float32Array, grad: Float32Array, buf: Float32Array | null,
     lr: number, momentum: number, dampening: number, nesterov: boolean, weightDecay: number,
-    first: boolean): void;
+    first: boolean): number;
   adamStep(n: number, param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array,
     lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number,
-    decoupled: boolean): void;
+    decoupled: boolean): number;
   rmspropStep(n: number, param: Float32Array, grad: Float32Array, sq: Float32Array,
     gAvg: Float32Array | null, buf: Float32Array | null, lr: number, alpha: number, eps: number,
-    weightDecay: number, momentum: number, centered: boolean): void;
+    weightDecay: number, momentum: number, centered: boolean): number;
 
   randUniform(state: Uint32Array, out: Float32Array, n: number, lo: number, hi: number): void;
   randNormal(state: Uint32Array, out: Float32Array, n: number, mean: number, std: number): void;

@@ -171,13 +171,13 @@ export function createNativeBackend(addon: unknown): Backend {
     },
 
     sgdStep(n, param, grad, buf, lr, momentum, dampening, nesterov, weightDecay, first) {
-      b.sgdStep(n, param, grad, buf ?? null, lr, momentum, dampening, nesterov, weightDecay, first);
+      return b.sgdStep(n, param, grad, buf ?? null, lr, momentum, dampening, nesterov, weightDecay, first);
     },
     adamStep(n, param, grad, m, v, lr, beta1, beta2, eps, weightDecay, step, decoupled) {
-      b.adamStep(n, param, grad, m, v, lr, beta1, beta2, eps, weightDecay, step, decoupled);
+      return b.adamStep(n, param, grad, m, v, lr, beta1, beta2, eps, weightDecay, step, decoupled);
     },
     rmspropStep(n, param, grad, sq, gAvg, buf, lr, alpha, eps, weightDecay, momentum, centered) {
-      b.rmspropStep(n, param, grad, sq, gAvg ?? null, buf ?? null, lr, alpha, eps, weightDecay,
+      return b.rmspropStep(n, param, grad, sq, gAvg ?? null, buf ?? null, lr, alpha, eps, weightDecay,
         momentum, centered);
     },
 

@@ -1,5 +1,5 @@
 import { backend } from '../backend';
-import { Optimizer, type Closure, type ParamGroup, type Params, checkNonNegative, invalid } from './optimizer';
+import { Optimizer, type Closure, type ParamGroup, type Params, COUNTING_STEPS, addCount, checkNonNegative, invalid } from './optimizer';
 
 export interface AdamOptions {
   /** Learning rate γ (default 1e-3). */
@@ -52,6 +52,8 @@ export class Adam extends Optimizer<AdamHyper> {
   step(closure?: Closure): number | undefined {
     const loss = closure ? this.evalClosure(closure) : undefined;
     const be = backend();
+    this.lastStepNonFinite = null;
+    let bad: number | null = 0;
     for (const g of this.paramGroups) {
       for (const p of g.params) {
         const grad = this.gradOf(p);
@@ -61,9 +63,10 @@ export class Adam extends Optimizer<AdamHyper> {
         s.step = step;
         const m = this.buffer(p, 'expAvg').t.data;
         const v = this.buffer(p, 'expAvgSq').t.data;
-        be.adamStep(p.size, p.data, grad, m, v, g.lr, g.betas[0], g.betas[1], g.eps, g.weightDecay, step, this.decoupled);
+        bad = addCount(bad, be.adamStep(p.size, p.data, grad, m, v, g.lr, g.betas[0], g.betas[1], g.eps, g.weightDecay, step, this.decoupled));
       }
     }
+    this.lastStepNonFinite = bad;
     return loss;
   }
 }
@@ -80,3 +83,5 @@ export class AdamW extends Adam {
     super(params, { ...opts, weightDecay: opts.weightDecay ?? 1e-2 });
   }
 }
+
+COUNTING_STEPS.add(Adam.prototype.step);

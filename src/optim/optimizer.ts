@@ -52,6 +52,14 @@ export abstract class Optimizer<H extends { lr: number }> {
   readonly defaults: Partial<H>;
   paramGroups: Array<ParamGroup<H>> = [];
   state = new Map<Tensor, ParamState>();
+  /**
+   * How many parameter values the last step() wrote that are NaN or ±Infinity, when the step
+   * counted them (SGD, Adam, AdamW, RMSprop: their kernels count in the update pass); null when
+   * unknown. fit() trusts it (and skips scanning the parameters after a clean step) only while
+   * `step` is the built-in method itself (`countsNonFinite`): a subclass or wrapper that
+   * overrides step() may change parameters after the count.
+   */
+  lastStepNonFinite: number | null = null;
 
   constructor(params: Params<H>, defaults: Partial<H>) {
     this.defaults = defaults;
@@ -229,4 +237,24 @@ export abstract class Optimizer<H extends { lr: number }> {
     this.paramGroups = candidates;
     this.state = newState;
   }
+}
+
+/**
+ * Adds a kernel's count of non-finite values to a running total; a backend that returns no
+ * count (an older or custom one) makes the total unknown (null).
+ */
+export function addCount(total: number | null, n: unknown): number | null {
+  return total !== null && typeof n === 'number' ? total + n : null;
+}
+
+/** The built-in step() methods that set lastStepNonFinite from their kernels' counts. */
+export const COUNTING_STEPS = new WeakSet<object>();
+
+/**
+ * Whether `opt.lastStepNonFinite` can be trusted after `opt.step()`: its step is one of the
+ * built-in counting methods, neither overridden by a subclass nor replaced on the instance.
+ */
+export function countsNonFinite(opt: { step?: unknown }): boolean {
+  const step = opt.step;
+  return typeof step === 'function' && COUNTING_STEPS.has(step);
 }

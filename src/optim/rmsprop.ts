@@ -1,6 +1,6 @@
 import { backend } from '../backend';
 import { ValueError } from '../tensor/errors';
-import { Optimizer, type Closure, type ParamGroup, type Params, checkNonNegative } from './optimizer';
+import { Optimizer, type Closure, type ParamGroup, type Params, COUNTING_STEPS, addCount, checkNonNegative } from './optimizer';
 
 export interface RMSpropOptions {
   /** Learning rate γ (default 1e-2). */
@@ -54,6 +54,8 @@ export class RMSprop extends Optimizer<RMSpropHyper> {
   step(closure?: Closure): number | undefined {
     const loss = closure ? this.evalClosure(closure) : undefined;
     const be = backend();
+    this.lastStepNonFinite = null;
+    let bad: number | null = 0;
     for (const g of this.paramGroups) {
       for (const p of g.params) {
         const grad = this.gradOf(p);
@@ -63,9 +65,12 @@ export class RMSprop extends Optimizer<RMSpropHyper> {
         const sq = this.buffer(p, 'squareAvg').t.data;
         const gAvg = g.centered ? this.buffer(p, 'gradAvg').t.data : null;
         const buf = g.momentum > 0 ? this.buffer(p, 'momentumBuffer').t.data : null;
-        be.rmspropStep(p.size, p.data, grad, sq, gAvg, buf, g.lr, g.alpha, g.eps, g.weightDecay, g.momentum, g.centered);
+        bad = addCount(bad, be.rmspropStep(p.size, p.data, grad, sq, gAvg, buf, g.lr, g.alpha, g.eps, g.weightDecay, g.momentum, g.centered));
       }
     }
+    this.lastStepNonFinite = bad;
     return loss;
   }
 }
+
+COUNTING_STEPS.add(RMSprop.prototype.step);

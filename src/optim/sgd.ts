@@ -1,6 +1,6 @@
 import { backend } from '../backend';
 import { ValueError } from '../tensor/errors';
-import { Optimizer, type Closure, type ParamGroup, type Params, checkNonNegative } from './optimizer';
+import { Optimizer, type Closure, type ParamGroup, type Params, COUNTING_STEPS, addCount, checkNonNegative } from './optimizer';
 
 export interface SGDOptions {
   /** Learning rate γ (required). */
@@ -61,6 +61,8 @@ export class SGD extends Optimizer<SGDHyper> {
   step(closure?: Closure): number | undefined {
     const loss = closure ? this.evalClosure(closure) : undefined;
     const be = backend();
+    this.lastStepNonFinite = null;
+    let bad: number | null = 0;
     for (const g of this.paramGroups) {
       for (const p of g.params) {
         const grad = this.gradOf(p);
@@ -72,9 +74,12 @@ export class SGD extends Optimizer<SGDHyper> {
           buf = b.t.data;
           first = b.fresh;
         }
-        be.sgdStep(p.size, p.data, grad, buf, g.lr, g.momentum, g.dampening, g.nesterov, g.weightDecay, first);
+        bad = addCount(bad, be.sgdStep(p.size, p.data, grad, buf, g.lr, g.momentum, g.dampening, g.nesterov, g.weightDecay, first));
       }
     }
+    this.lastStepNonFinite = bad;
     return loss;
   }
 }
+
+COUNTING_STEPS.add(SGD.prototype.step);

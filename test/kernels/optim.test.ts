@@ -199,3 +199,28 @@ describe.runIf(NATIVE)('optimizer steps on several threads (native)', () => {
     one.forEach((a, i) => expect(Array.from(two[i]!)).toEqual(Array.from(a)));
   });
 });
+
+describe.each(EACH)('optimizer steps count the non-finite values they write, on %s', (_name, be) => {
+  it('0 after a finite step; the overflowed, NaN and infinite values otherwise', () => {
+    const n = 70_000; // above the native threading grain: the count is summed over threads
+    const grad = new Float32Array(n).fill(0.5);
+    const p = new Float32Array(n).fill(1);
+    expect(be.sgdStep(n, p, grad, null, 0.1, 0, 0, false, 0, false)).toBe(0);
+    // Five elements go bad: two overflow (huge gradient × lr), one NaN gradient, one infinite
+    // parameter, one NaN parameter.
+    grad[3] = 3e38; grad[n - 1] = -3e38; grad[100] = NaN;
+    p[200] = Infinity; p[40_000] = NaN;
+    expect(be.sgdStep(n, p, grad, null, 10, 0, 0, false, 0, false)).toBe(5);
+    expect(be.sgdStep(n, p, grad, new Float32Array(n), 10, 0.9, 0, true, 0.01, true)).toBe(5);
+    const q = new Float32Array(n).fill(1), m = new Float32Array(n), v = new Float32Array(n);
+    expect(be.adamStep(n, q, new Float32Array(n).fill(0.5), m, v, 1e-3, 0.9, 0.999, 1e-8, 0, 1, false)).toBe(0);
+    q[7] = NaN;
+    expect(be.adamStep(n, q, new Float32Array(n).fill(0.5), m, v, 1e-3, 0.9, 0.999, 1e-8, 0, 2, true)).toBe(1);
+    const r = new Float32Array(n).fill(1), sq = new Float32Array(n);
+    expect(be.rmspropStep(n, r, new Float32Array(n).fill(0.5), sq, null, null, 0.01, 0.99, 1e-8, 0, 0, false)).toBe(0);
+    const g2 = new Float32Array(n).fill(0.5);
+    g2[9] = Infinity;
+    expect(be.rmspropStep(n, r, g2, sq, null, null, 0.01, 0.99, 1e-8, 0, 0, false)).toBe(1);
+    expect(be.sgdStep(0, p, grad, null, 0.1, 0, 0, false, 0, false)).toBe(0);
+  });
+});

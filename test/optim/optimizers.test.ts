@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import * as nn from '../../src/nn';
 import * as optim from '../../src/optim';
 import { OptimizerStateError } from '../../src/optim';
+import { countsNonFinite } from '../../src/optim/optimizer';
 import { Tensor } from '../../src/tensor/tensor';
 import { StateFileError } from '../../src/nn';
 import { BACKEND_NAMES, T, arr, close, useBackend } from '../nn/util';
@@ -292,5 +293,55 @@ describe('optimizer state files', () => {
     // A model file is not an optimizer file.
     expect(() => optim.load(path.join(dir, 'model.lernen'))).toThrow(StateFileError);
     expect(() => optim.load(path.join(dir, 'model.lernen'))).toThrow(/not an optimizer state file/);
+  });
+});
+
+describe.each(BACKEND_NAMES)('lastStepNonFinite on %s', (name) => {
+  const on = useBackend(name);
+  it('SGD, Adam, AdamW and RMSprop report how many non-finite values their step wrote', on(() => {
+    const make = () => { const w = T([1, 2, 3, 4], [4], true); w.grad = T([0.5, 0.5, 0.5, 0.5], [4]); return w; };
+    for (const [label, mk] of [
+      ['SGD', (ps: Tensor[]) => new optim.SGD(ps, { lr: 0.1, momentum: 0.9 })],
+      ['Adam', (ps: Tensor[]) => new optim.Adam(ps, { lr: 0.1 })],
+      ['AdamW', (ps: Tensor[]) => new optim.AdamW(ps, { lr: 0.1 })],
+      ['RMSprop', (ps: Tensor[]) => new optim.RMSprop(ps, { lr: 0.1 })],
+    ] as const) {
+      const a = make(), b = make();
+      const opt = mk([a, b]);
+      expect(opt.lastStepNonFinite, label).toBeNull(); // no step yet
+      opt.step();
+      expect(opt.lastStepNonFinite, label).toBe(0);
+      a.grad!.data[1] = NaN;
+      b.grad!.data[3] = Infinity;
+      opt.step();
+      expect(opt.lastStepNonFinite, label).toBe(2);
+    }
+    // A gradient-free optimizer does not count: unknown.
+    const w = make();
+    const es = new optim.OnePlusOneES([w], { lr: 0.1 });
+    es.step(() => w.sum().item());
+    expect(es.lastStepNonFinite).toBeNull();
+  }));
+});
+
+describe('countsNonFinite: fit() trusts lastStepNonFinite only from a built-in step()', () => {
+  it('built-in and inheriting optimizers count; overridden or replaced step() methods do not', () => {
+    const ps = () => [T([1, 2], [2], true)];
+    expect(countsNonFinite(new optim.SGD(ps(), { lr: 0.1 }))).toBe(true);
+    expect(countsNonFinite(new optim.Adam(ps()))).toBe(true);
+    expect(countsNonFinite(new optim.AdamW(ps()))).toBe(true);
+    expect(countsNonFinite(new optim.RMSprop(ps()))).toBe(true);
+    expect(countsNonFinite(new optim.OnePlusOneES(ps()))).toBe(false);
+    class Inherits extends optim.SGD {}
+    expect(countsNonFinite(new Inherits(ps(), { lr: 0.1 }))).toBe(true);
+    class Overrides extends optim.SGD {
+      override step(): number | undefined { const r = super.step(); this.paramGroups[0]!.params[0]!.data[0] = NaN; return r; }
+    }
+    expect(countsNonFinite(new Overrides(ps(), { lr: 0.1 }))).toBe(false);
+    const wrapped = new optim.SGD(ps(), { lr: 0.1 });
+    const step = wrapped.step.bind(wrapped);
+    wrapped.step = () => step();
+    expect(countsNonFinite(wrapped)).toBe(false);
+    expect(countsNonFinite({ step: 3 })).toBe(false);
   });
 });

@@ -8,6 +8,13 @@ import {
   checkBool, checkF32, checkFinite, checkNoAlias, checkPositive, checkRange, checkSize, fail,
 } from '../validate';
 
+/** How many of param[0, n) are NaN or ±Infinity (what each step returns). */
+function countNonFinite(param: Float32Array, n: number): number {
+  let bad = 0;
+  for (let i = 0; i < n; i++) if (!(Math.abs(param[i]!) <= 3.4028234663852886e38)) bad++;
+  return bad;
+}
+
 const fround = Math.fround;
 
 type Named = [name: string, buf: Float32Array | null];
@@ -26,7 +33,7 @@ function checkDisjoint(kernel: string, n: number, bufs: Named[]): void {
 
 export function sgdStep(n: number, param: Float32Array, grad: Float32Array,
   buf: Float32Array | null, lr: number, momentum: number, dampening: number, nesterov: boolean,
-  weightDecay: number, first: boolean): void {
+  weightDecay: number, first: boolean): number {
   const K = 'sgdStep';
   checkSize(K, 'n', n);
   checkFinite(K, 'lr', lr);
@@ -47,7 +54,7 @@ export function sgdStep(n: number, param: Float32Array, grad: Float32Array,
   if (!useMomentum) {
     if (wd === 0) for (let i = 0; i < n; i++) param[i] = param[i]! - lr * grad[i]!;
     else for (let i = 0; i < n; i++) param[i] = param[i]! - lr * (grad[i]! + wd * param[i]!);
-    return;
+    return countNonFinite(param, n);
   }
   const b = buf!;
   const keep = 1 - dampening;
@@ -58,7 +65,7 @@ export function sgdStep(n: number, param: Float32Array, grad: Float32Array,
       b[i] = mb;
       param[i] = param[i]! - lr * mb;
     }
-    return;
+    return countNonFinite(param, n);
   }
   for (let i = 0; i < n; i++) {
     const p = param[i]!;
@@ -69,11 +76,12 @@ export function sgdStep(n: number, param: Float32Array, grad: Float32Array,
     const mb = b[i]!;
     param[i] = p - lr * (nesterov ? g + momentum * mb : mb);
   }
+  return countNonFinite(param, n);
 }
 
 export function adamStep(n: number, param: Float32Array, grad: Float32Array, m: Float32Array,
   v: Float32Array, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number,
-  step: number, decoupled: boolean): void {
+  step: number, decoupled: boolean): number {
   const K = 'adamStep';
   checkSize(K, 'n', n);
   checkFinite(K, 'lr', lr);
@@ -104,11 +112,12 @@ export function adamStep(n: number, param: Float32Array, grad: Float32Array, m: 
     v[i] = vi;
     param[i] = p - stepSize * (m[i]! / (Math.sqrt(v[i]!) / bc2Sqrt + eps));
   }
+  return countNonFinite(param, n);
 }
 
 export function rmspropStep(n: number, param: Float32Array, grad: Float32Array,
   sq: Float32Array, gAvg: Float32Array | null, buf: Float32Array | null, lr: number,
-  alpha: number, eps: number, weightDecay: number, momentum: number, centered: boolean): void {
+  alpha: number, eps: number, weightDecay: number, momentum: number, centered: boolean): number {
   const K = 'rmspropStep';
   checkSize(K, 'n', n);
   checkFinite(K, 'lr', lr);
@@ -151,4 +160,5 @@ export function rmspropStep(n: number, param: Float32Array, grad: Float32Array,
       param[i] = param[i]! - (lr * g) / avg;
     }
   }
+  return countNonFinite(param, n);
 }
