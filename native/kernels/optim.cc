@@ -1,7 +1,9 @@
 // Optimizer steps (PyTorch's update rules), in place over n elements. Branches on the
 // hyperparameters are taken once, outside the loops, so each loop vectorises.
+#include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdint>
 
 #include "kernels.h"
 #include "parallel.h"
@@ -13,18 +15,28 @@ namespace {
 // 1 when v is NaN or ±Infinity. The updates count the non-finite values they write, in the same
 // pass (a compare and an add that vectorise with the update), so that fit() need not read the
 // parameters again to find a diverged step.
-inline i64 nonFinite(float v) { return !(std::fabs(v) <= 3.40282347e38f); }
+// (32-bit counts vectorise; the public functions call the ranges on blocks of at most 2^30.)
+inline std::uint32_t nonFinite(float v) { return !(std::fabs(v) <= 3.40282347e38f); }
+constexpr i64 kCountBlock = i64{1} << 30;
+
+// fn(begin, end) over [b, e) in blocks of at most kCountBlock elements; the sum of its counts.
+template <class F>
+i64 inBlocks(i64 b, i64 e, F&& fn) {
+  i64 bad = 0;
+  for (i64 s = b; s < e; s += kCountBlock) bad += fn(s, std::min(e, s + kCountBlock));
+  return bad;
+}
 
 // Elements per thread below which an update stays on one thread.
 constexpr i64 kGrain = i64{1} << 16;
 
 LERNEN_CLONES
-i64 sgdRange(i64 n, float* __restrict param, const float* __restrict grad, float* __restrict buf,
+std::uint32_t sgdRange(i64 n, float* __restrict param, const float* __restrict grad, float* __restrict buf,
               float lr, float momentum, float dampening, bool nesterov, float weightDecay,
               bool first) {
   const float wd = weightDecay, mom = momentum, keep = 1.0f - dampening;
   // PyTorch skips the weight-decay add when it is 0 (so an infinite param stays finite in g).
-  i64 bad = 0;
+  std::uint32_t bad = 0;
   if (momentum == 0.0f) {
     if (wd == 0.0f) {
       for (i64 i = 0; i < n; ++i) {
@@ -53,7 +65,7 @@ i64 sgdRange(i64 n, float* __restrict param, const float* __restrict grad, float
 }
 
 LERNEN_CLONES
-i64 adamRange(i64 n, float* __restrict param, const float* __restrict grad, float* __restrict m,
+std::uint32_t adamRange(i64 n, float* __restrict param, const float* __restrict grad, float* __restrict m,
                float* __restrict v, float lr, float beta1, float beta2, float eps,
                float weightDecay, double step, bool decoupled) {
   // Bias corrections in double, as PyTorch computes them in Python floats.
@@ -64,7 +76,7 @@ i64 adamRange(i64 n, float* __restrict param, const float* __restrict grad, floa
   const float b1 = beta1, b2 = beta2, c1 = 1.0f - beta1, c2 = 1.0f - beta2;
   const float decay = decoupled ? float(1.0 - double(lr) * double(weightDecay)) : 1.0f;
   const float wd = decoupled ? 0.0f : weightDecay;
-  i64 bad = 0;
+  std::uint32_t bad = 0;
   for (i64 i = 0; i < n; ++i) {
     float p = param[i];
     if (decoupled) p *= decay;  // AdamW: param −= lr·weightDecay·param
@@ -81,12 +93,12 @@ i64 adamRange(i64 n, float* __restrict param, const float* __restrict grad, floa
 }
 
 LERNEN_CLONES
-i64 rmspropRange(i64 n, float* __restrict param, const float* __restrict grad,
+std::uint32_t rmspropRange(i64 n, float* __restrict param, const float* __restrict grad,
                   float* __restrict sq, float* __restrict gAvg, float* __restrict buf, float lr,
                   float alpha, float eps, float weightDecay, float momentum, bool centered) {
   const float a = alpha, c = 1.0f - alpha, wd = weightDecay, mom = momentum;
   const bool useMomentum = momentum > 0.0f;
-  i64 bad = 0;
+  std::uint32_t bad = 0;
   for (i64 i = 0; i < n; ++i) {
     const float g = wd == 0.0f ? grad[i] : grad[i] + wd * param[i];
     const float s = a * sq[i] + c * (g * g);
@@ -119,8 +131,10 @@ i64 sgdStep(i64 n, float* param, const float* grad, float* buf, float lr, float 
             float dampening, bool nesterov, float weightDecay, bool first) {
   std::atomic<i64> bad{0};
   parallelFor(n, kGrain, [&](i64 b, i64 e) {
-    bad.fetch_add(sgdRange(e - b, param + b, grad + b, buf ? buf + b : nullptr, lr, momentum,
-                           dampening, nesterov, weightDecay, first),
+    bad.fetch_add(inBlocks(b, e, [&](i64 s, i64 t) {
+                    return sgdRange(t - s, param + s, grad + s, buf ? buf + s : nullptr, lr,
+                                    momentum, dampening, nesterov, weightDecay, first);
+                  }),
                   std::memory_order_relaxed);
   });
   return bad.load();
@@ -130,8 +144,10 @@ i64 adamStep(i64 n, float* param, const float* grad, float* m, float* v, float l
              float beta2, float eps, float weightDecay, double step, bool decoupled) {
   std::atomic<i64> bad{0};
   parallelFor(n, kGrain, [&](i64 b, i64 e) {
-    bad.fetch_add(adamRange(e - b, param + b, grad + b, m + b, v + b, lr, beta1, beta2, eps,
-                            weightDecay, step, decoupled),
+    bad.fetch_add(inBlocks(b, e, [&](i64 s, i64 t) {
+                    return adamRange(t - s, param + s, grad + s, m + s, v + s, lr, beta1, beta2,
+                                     eps, weightDecay, step, decoupled);
+                  }),
                   std::memory_order_relaxed);
   });
   return bad.load();
@@ -142,9 +158,11 @@ i64 rmspropStep(i64 n, float* param, const float* grad, float* sq, float* gAvg, 
                 bool centered) {
   std::atomic<i64> bad{0};
   parallelFor(n, kGrain, [&](i64 b, i64 e) {
-    bad.fetch_add(rmspropRange(e - b, param + b, grad + b, sq + b, gAvg ? gAvg + b : nullptr,
-                               buf ? buf + b : nullptr, lr, alpha, eps, weightDecay, momentum,
-                               centered),
+    bad.fetch_add(inBlocks(b, e, [&](i64 s, i64 t) {
+                    return rmspropRange(t - s, param + s, grad + s, sq + s,
+                                        gAvg ? gAvg + s : nullptr, buf ? buf + s : nullptr, lr,
+                                        alpha, eps, weightDecay, momentum, centered);
+                  }),
                   std::memory_order_relaxed);
   });
   return bad.load();
