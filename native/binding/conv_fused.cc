@@ -8,6 +8,49 @@
 
 namespace lernen::binding {
 
+namespace {
+
+/** Element counts of a convolution's weight (outC·c·kh·kw) and output (n·outC·oh·ow). */
+struct ConvSizes {
+  i64 weight, output;
+};
+
+/**
+ * The geometry checks of every fused convolution entry point. The scratch matrices
+ * [c·kh·kw, n·oh·ow] and [outC, n·oh·ow] must fit int32 for BLAS; `pooled` also needs oh·ow to
+ * fit the Int32Array argmax indices.
+ */
+ConvSizes checkConv(Args& args, const WindowArgs& wa, i64 oc, bool pooled) {
+  const Window2d& g = wa.g;
+  const i64 wsize = args.mul({oc, g.c, g.kh, g.kw}, "outC·c·kh·kw");
+  const i64 osize = args.mul({g.n, oc, g.oh, g.ow}, "n·outC·oh·ow");
+  const i64 cols = args.mul({g.n, g.oh, g.ow}, "n·oh·ow");
+  const i64 ckk = args.mul({g.c, g.kh, g.kw}, "c·kh·kw");
+  if (cols > kMaxInt32 || ckk > kMaxInt32) args.rangeError("n·oh·ow and c·kh·kw must be below 2^31");
+  args.mul(ckk, cols, "c·kh·kw·n·oh·ow");
+  if (pooled && g.oh * g.ow > kMaxInt32) args.rangeError("oh·ow must fit an Int32Array index (≤ 2^31 − 1)");
+  return {wsize, osize};
+}
+
+/** Elements of the pooled output n·outC·(oh/poolH)·(ow/poolW). */
+i64 pooledSize(Args& args, const Window2d& g, i64 oc, i64 poolH, i64 poolW) {
+  return args.mul({g.n, oc, g.oh / poolH, g.ow / poolW}, "n·outC·(oh/poolH)·(ow/poolW)");
+}
+
+/** poolH, poolW at argument i, i + 1: ≥ 1 and within the convolution output. */
+void checkPool(Args& args, size_t i, const Window2d& g, i64* poolH, i64* poolW) {
+  *poolH = args.size(i, "poolH", kMaxInt32, 1);
+  *poolW = args.size(i + 1, "poolW", kMaxInt32, 1);
+  if (*poolH > g.oh) {
+    args.rangeError("poolH = " + formatInt(*poolH) + " is larger than the convolution output height oh = " + formatInt(g.oh));
+  }
+  if (*poolW > g.ow) {
+    args.rangeError("poolW = " + formatInt(*poolW) + " is larger than the convolution output width ow = " + formatInt(g.ow));
+  }
+}
+
+}  // namespace
+
 Napi::Value Conv2d(const Napi::CallbackInfo& info) {
   Args args(info, "conv2d", 16, 16);
   const auto x = args.f32(0, "x");
@@ -18,13 +61,7 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
   const int act = args.choice(14, "act", {"none", "relu"});
   const auto out = args.f32(15, "out");
   const Window2d& g = wa.g;
-  const i64 wsize = args.mul({oc, g.c, g.kh, g.kw}, "outC·c·kh·kw");
-  const i64 osize = args.mul({g.n, oc, g.oh, g.ow}, "n·outC·oh·ow");
-  // The scratch matrices: [c·kh·kw, n·oh·ow] and [outC, n·oh·ow]; both must fit int32 for BLAS.
-  const i64 cols = args.mul({g.n, g.oh, g.ow}, "n·oh·ow");
-  const i64 ckk = args.mul({g.c, g.kh, g.kw}, "c·kh·kw");
-  if (cols > kMaxInt32 || ckk > kMaxInt32) args.rangeError("n·oh·ow and c·kh·kw must be below 2^31");
-  args.mul(ckk, cols, "c·kh·kw·n·oh·ow");
+  const auto [wsize, osize] = checkConv(args, wa, oc, false);
   args.need(x, wa.input, "n·c·h·w");
   args.need(weight, wsize, "outC·c·kh·kw");
   args.need(bias, bias.present ? oc : 0, "outC");
@@ -48,12 +85,7 @@ Napi::Value Conv2dBackward(const Napi::CallbackInfo& info) {
   const auto dw = args.f32OrNull(17, "dw");
   const auto db = args.f32OrNull(18, "db");
   const Window2d& g = wa.g;
-  const i64 wsize = args.mul({oc, g.c, g.kh, g.kw}, "outC·c·kh·kw");
-  const i64 osize = args.mul({g.n, oc, g.oh, g.ow}, "n·outC·oh·ow");
-  const i64 cols = args.mul({g.n, g.oh, g.ow}, "n·oh·ow");
-  const i64 ckk = args.mul({g.c, g.kh, g.kw}, "c·kh·kw");
-  if (cols > kMaxInt32 || ckk > kMaxInt32) args.rangeError("n·oh·ow and c·kh·kw must be below 2^31");
-  args.mul(ckk, cols, "c·kh·kw·n·oh·ow");
+  const auto [wsize, osize] = checkConv(args, wa, oc, false);
   args.need(x, wa.input, "n·c·h·w");
   args.need(weight, wsize, "outC·c·kh·kw");
   args.need(y, act == 1 ? osize : 0, "n·outC·oh·ow");
@@ -70,34 +102,6 @@ Napi::Value Conv2dBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-namespace {
-
-/** The conv2d geometry checks shared by the pooled variants; returns outC·c·kh·kw. */
-i64 checkConv(Args& args, const WindowArgs& wa, i64 oc) {
-  const Window2d& g = wa.g;
-  const i64 wsize = args.mul({oc, g.c, g.kh, g.kw}, "outC·c·kh·kw");
-  args.mul({g.n, oc, g.oh, g.ow}, "n·outC·oh·ow");
-  const i64 cols = args.mul({g.n, g.oh, g.ow}, "n·oh·ow");
-  const i64 ckk = args.mul({g.c, g.kh, g.kw}, "c·kh·kw");
-  if (cols > kMaxInt32 || ckk > kMaxInt32) args.rangeError("n·oh·ow and c·kh·kw must be below 2^31");
-  args.mul(ckk, cols, "c·kh·kw·n·oh·ow");
-  if (g.oh * g.ow > kMaxInt32) args.rangeError("oh·ow must fit an Int32Array index (≤ 2^31 − 1)");
-  return wsize;
-}
-
-/** poolH, poolW at argument i, i + 1: ≥ 1 and within the convolution output. */
-void checkPool(Args& args, size_t i, const Window2d& g, i64* poolH, i64* poolW) {
-  *poolH = args.size(i, "poolH", kMaxInt32, 1);
-  *poolW = args.size(i + 1, "poolW", kMaxInt32, 1);
-  if (*poolH > g.oh) {
-    args.rangeError("poolH = " + formatInt(*poolH) + " is larger than the convolution output height oh = " + formatInt(g.oh));
-  }
-  if (*poolW > g.ow) {
-    args.rangeError("poolW = " + formatInt(*poolW) + " is larger than the convolution output width ow = " + formatInt(g.ow));
-  }
-}
-
-}  // namespace
 
 Napi::Value Conv2dMaxPool(const Napi::CallbackInfo& info) {
   Args args(info, "conv2dMaxPool", 19, 19);
@@ -112,8 +116,8 @@ Napi::Value Conv2dMaxPool(const Napi::CallbackInfo& info) {
   checkPool(args, 15, g, &poolH, &poolW);
   const auto out = args.f32(17, "out");
   const auto idx = args.i32(18, "idx");
-  const i64 wsize = checkConv(args, wa, oc);
-  const i64 psize = args.mul({g.n, oc, g.oh / poolH, g.ow / poolW}, "n·outC·(oh/poolH)·(ow/poolW)");
+  const i64 wsize = checkConv(args, wa, oc, true).weight;
+  const i64 psize = pooledSize(args, g, oc, poolH, poolW);
   args.need(x, wa.input, "n·c·h·w");
   args.need(weight, wsize, "outC·c·kh·kw");
   args.need(bias, bias.present ? oc : 0, "outC");
@@ -143,8 +147,8 @@ Napi::Value Conv2dMaxPoolBackward(const Napi::CallbackInfo& info) {
   const auto dx = args.f32OrNull(19, "dx");
   const auto dw = args.f32OrNull(20, "dw");
   const auto db = args.f32OrNull(21, "db");
-  const i64 wsize = checkConv(args, wa, oc);
-  const i64 psize = args.mul({g.n, oc, g.oh / poolH, g.ow / poolW}, "n·outC·(oh/poolH)·(ow/poolW)");
+  const i64 wsize = checkConv(args, wa, oc, true).weight;
+  const i64 psize = pooledSize(args, g, oc, poolH, poolW);
   args.need(x, wa.input, "n·c·h·w");
   args.need(weight, wsize, "outC·c·kh·kw");
   args.need(out, act == 1 ? psize : 0, "n·outC·(oh/poolH)·(ow/poolW)");

@@ -99,7 +99,10 @@ void dropoutBlock(const std::uint32_t* __restrict s1s, i64 m, std::uint32_t t, f
   }
 }
 
-void dropoutMask(std::uint32_t* state, float* mask, i64 n, double p) {
+// The dropout stream: p's keep threshold and scale, the xoshiro128** states of each block of
+// draws, handed to block(s1s, m, t, keep, i) for elements [i, i + m).
+template <class Block>
+void dropoutStream(std::uint32_t* state, i64 n, double p, Block&& block) {
   Xoshiro128ss g(state);
   const float keep = float(1.0 / (1.0 - p));
   const std::uint32_t t = keepThreshold(p);
@@ -107,22 +110,21 @@ void dropoutMask(std::uint32_t* state, float* mask, i64 n, double p) {
   for (i64 i = 0; i < n; i += kBlock) {
     const i64 m = n - i < kBlock ? n - i : kBlock;
     recurrence(g, m, s1s);
-    maskBlock(s1s, m, t, keep, mask + i);
+    block(s1s, m, t, keep, i);
   }
   g.store(state);
 }
 
+void dropoutMask(std::uint32_t* state, float* mask, i64 n, double p) {
+  dropoutStream(state, n, p, [&](const std::uint32_t* s1s, i64 m, std::uint32_t t, float keep, i64 i) {
+    maskBlock(s1s, m, t, keep, mask + i);
+  });
+}
+
 void dropout(std::uint32_t* state, const float* x, i64 n, double p, float* out, float* mask) {
-  Xoshiro128ss g(state);
-  const float keep = float(1.0 / (1.0 - p));
-  const std::uint32_t t = keepThreshold(p);
-  std::uint32_t s1s[kBlock];
-  for (i64 i = 0; i < n; i += kBlock) {
-    const i64 m = n - i < kBlock ? n - i : kBlock;
-    recurrence(g, m, s1s);
+  dropoutStream(state, n, p, [&](const std::uint32_t* s1s, i64 m, std::uint32_t t, float keep, i64 i) {
     dropoutBlock(s1s, m, t, keep, x + i, out + i, mask + i);
-  }
-  g.store(state);
+  });
 }
 
 }  // namespace lernen

@@ -129,22 +129,6 @@ export class DataLoader implements Iterable<Batch> {
     }
   }
 
-  private mapFinite: boolean | null = null;
-
-  /** Whether byte·s + t stays finite in float32 for every byte and channel (s, t as used). */
-  private byteMapFinite(): boolean {
-    if (this.mapFinite === null) {
-      let ok = true;
-      for (let ch = 0; ch < this.dataset.channels; ch++) {
-        const s = this.norm ? this.norm.scale[ch]! / 255 : 1 / 255;
-        const t = this.norm ? this.norm.shift[ch]! : 0;
-        if (!Number.isFinite(Math.fround(t)) || !Number.isFinite(Math.fround(255 * s + t))) ok = false;
-      }
-      this.mapFinite = ok;
-    }
-    return this.mapFinite;
-  }
-
   /** Number of batches per epoch. */
   get length(): number {
     const n = this.dataset.length;
@@ -227,10 +211,13 @@ export class DataLoader implements Iterable<Batch> {
     // gatherBytes kernel call per channel: byte·s + t in double, rounded once to float32.
     const fold = this.norm !== null && this.transform === null;
     const be = backend();
+    // byte·s + t is finite for every byte when it is at 0 and 255 (it is linear in the byte).
+    let finite = this.transform === null;
     for (let ch = 0; ch < c; ch++) {
       const s = fold ? inv * this.norm!.scale[ch]! : inv;
       const t = fold ? this.norm!.shift[ch]! : 0;
       be.gatherBytes(img, indices, bsz, per, ch * hw, hw, s, t, x);
+      finite &&= Number.isFinite(Math.fround(t)) && Number.isFinite(Math.fround(255 * s + t));
     }
     for (let k = 0; k < bsz; k++) y[k] = ds.labels[indices[k]!]!;
     if (this.transform) {
@@ -247,6 +234,6 @@ export class DataLoader implements Iterable<Batch> {
       }
     }
     const shape = this.flatten ? [bsz, per] : [bsz, c, h, w];
-    return { x: fromBuffer(x, shape), y, indices, finite: this.transform === null && this.byteMapFinite() };
+    return { x: fromBuffer(x, shape), y, indices, finite };
   }
 }

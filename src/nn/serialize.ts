@@ -49,8 +49,6 @@ const CRC_TABLE = (() => {
 })();
 
 /** CRC-32 (IEEE 802.3, the zlib/PNG polynomial) of `bytes`. */
-export { quote } from '../tensor/errors';
-
 export function crc32(bytes: Uint8Array, crc = 0): number {
   let c = (crc ^ 0xffffffff) >>> 0;
   for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);

@@ -5,8 +5,9 @@
  * under meta.optimizer, user metadata under meta.user.
  */
 import fs from 'node:fs';
-import { StateFileError, checkRegularFile, quote, decodeState, encodeState, writeFileAtomic, type EncodeOptions } from '../nn/serialize';
+import { StateFileError, checkRegularFile, decodeState, encodeState, writeFileAtomic, type EncodeOptions } from '../nn/serialize';
 import type { StateDict } from '../nn/module';
+import { quote } from '../tensor/errors';
 import { Tensor } from '../tensor/tensor';
 import { Optimizer, type OptimizerStateDict, type ParamState } from './optimizer';
 

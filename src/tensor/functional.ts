@@ -77,6 +77,16 @@ export interface Conv2dOptions {
 }
 
 /**
+ * The gradient buffers a convolution's backward accumulates into (the kernels add to them): the
+ * weight's and bias's own, created on first use; null for those that need no gradient.
+ */
+function convParamGrads(weight: Tensor, bias: Tensor | null | undefined): { dw: Float32Array | null; db: Float32Array | null } {
+  if (weight.requiresGrad) ensureGrad(weight);
+  if (bias?.requiresGrad) ensureGrad(bias);
+  return { dw: weight.requiresGrad ? weight.grad!.data : null, db: bias?.requiresGrad ? bias.grad!.data : null };
+}
+
+/**
  * 2-D convolution (cross-correlation, as PyTorch) of x [N, C, H, W] with weight
  * [outC, C, kh, kw], optionally fused with bias, ReLU and max pooling. One backend call forward
  * (native: per-sample im2col into reused scratch + one GEMM, data-parallel), one backward.
@@ -108,10 +118,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
     const idx = allocInt32(y.length);
     backend().conv2dMaxPool(x.data, n, c, h, w, kh, kw, sh, sw, ph0, pw0, weight.data, oc, bias ? bias.data : null, act, qh, qw, y, idx);
     return result('conv2d', y, [n, oc, ph, pw], inputs, (g) => {
-      let dw: Float32Array | null = null;
-      let db: Float32Array | null = null;
-      if (weight.requiresGrad) { ensureGrad(weight); dw = weight.grad!.data; }
-      if (bias?.requiresGrad) { ensureGrad(bias); db = bias.grad!.data; }
+      const { dw, db } = convParamGrads(weight, bias);
       const dx = x.requiresGrad ? alloc(x.size) : null;
       backend().conv2dMaxPoolBackward(x.data, n, c, h, w, kh, kw, sh, sw, ph0, pw0, weight.data, oc, y, idx, g, act, qh, qw, dx, dw, db);
       if (dx) accumulate(x, dx, true);
@@ -120,10 +127,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
   const y = alloc(n * oc * oh * ow);
   backend().conv2d(x.data, n, c, h, w, kh, kw, sh, sw, ph0, pw0, weight.data, oc, bias ? bias.data : null, act, y);
   return result('conv2d', y, [n, oc, oh, ow], inputs, (g) => {
-    let dw: Float32Array | null = null;
-    let db: Float32Array | null = null;
-    if (weight.requiresGrad) { ensureGrad(weight); dw = weight.grad!.data; }
-    if (bias?.requiresGrad) { ensureGrad(bias); db = bias.grad!.data; }
+    const { dw, db } = convParamGrads(weight, bias);
     const dx = x.requiresGrad ? alloc(x.size) : null;
     backend().conv2dBackward(x.data, n, c, h, w, kh, kw, sh, sw, ph0, pw0, weight.data, oc, y, g, act, dx, dw, db);
     if (dx) accumulate(x, dx, true);

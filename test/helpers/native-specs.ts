@@ -262,6 +262,9 @@ export const SPECS: Spec[] = [
   { name: 'setNumThreads', kinds: ['size'], make: () => [1] },
 ];
 
+/** Entry points that return a count (the optimizer steps: how many non-finite values they wrote). */
+export const COUNTS: ReadonlySet<string> = new Set(['sgdStep', 'adamStep', 'rmspropStep']);
+
 // Values that are wrong for every argument of a kind (given valid sizes ≥ 1 elsewhere).
 export function badValues(kind: Kind, valid: unknown): unknown[] {
   const len = (valid as { length?: number } | null)?.length ?? 1;

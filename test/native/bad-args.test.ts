@@ -3,7 +3,7 @@ import type { LernenBinding } from '../../src/backend/binding';
 import { loadAddon } from '../../src/backend/loader';
 import { createNativeBackend } from '../../src/backend/native';
 // The entry-point table, guarded buffers and bad values are shared with the robustness fuzzers.
-import { Arena, Rng, SPECS, badValues } from '../helpers/native-specs';
+import { Arena, COUNTS, Rng, SPECS, badValues } from '../helpers/native-specs';
 
 // Every entry point of the addon, fed bad arguments: each must throw an Error whose message
 // starts with the kernel's name, and never crash or write out of bounds. Run on the raw addon
@@ -14,8 +14,6 @@ if (!load.ok) throw new Error(`the native addon did not load:\n  ${load.reasons.
 const raw = load.addon as LernenBinding;
 const adapter = createNativeBackend(raw);
 type Fn = (...args: unknown[]) => unknown;
-/** Entry points that return a count (the optimizer steps: non-finite values written). */
-const COUNTS = new Set(['sgdStep', 'adamStep', 'rmspropStep']);
 const rawFn = (name: string): Fn => (raw as unknown as Record<string, Fn>)[name]!.bind(raw);
 const adapterFn = (name: string): Fn =>
   (adapter as unknown as Record<string, Fn>)[name]!.bind(adapter);

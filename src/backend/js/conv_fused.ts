@@ -11,17 +11,17 @@ import { col2im, im2col } from './conv';
 import { gemm } from './gemm';
 import { maxPool2d, maxPool2dBackward } from './pool';
 
-let scratchCol = new Float32Array(0);
-let scratchMat = new Float32Array(0);
+/** A reusable scratch buffer: a view of n floats, grown on demand (contents unspecified). */
+function scratch(): (n: number) => Float32Array {
+  let buf = new Float32Array(0);
+  return (n) => {
+    if (buf.length < n) buf = new Float32Array(n);
+    return buf.subarray(0, n);
+  };
+}
 
-function col(n: number): Float32Array {
-  if (scratchCol.length < n) scratchCol = new Float32Array(n);
-  return scratchCol.subarray(0, n);
-}
-function mat(n: number): Float32Array {
-  if (scratchMat.length < n) scratchMat = new Float32Array(n);
-  return scratchMat.subarray(0, n);
-}
+/** One sample's column matrix, the gated gradient, and (pooled variants) the full conv output and its gradient. */
+const col = scratch(), mat = scratch(), convOut = scratch(), gradOut = scratch();
 
 const ACTS: readonly Activation[] = ['none', 'relu'];
 
@@ -120,18 +120,6 @@ export function conv2dBackward(x: Float32Array, n: number, c: number, h: number,
       col2im(cl, 1, c, h, w, kh, kw, strideH, strideW, padH, padW, dx.subarray(s * c * h * w, (s + 1) * c * h * w));
     }
   }
-}
-
-let scratchConv = new Float32Array(0);
-let scratchGrad = new Float32Array(0);
-
-function convOut(n: number): Float32Array {
-  if (scratchConv.length < n) scratchConv = new Float32Array(n);
-  return scratchConv.subarray(0, n);
-}
-function gradOut(n: number): Float32Array {
-  if (scratchGrad.length < n) scratchGrad = new Float32Array(n);
-  return scratchGrad.subarray(0, n);
 }
 
 function checkPool(K: string, poolH: number, poolW: number, oh: number, ow: number): void {
