@@ -200,6 +200,166 @@ describe.each(BACKEND_NAMES)('layers on %s', (name) => {
     expect(() => bad.call(T([1, 2], [1, 2]))).toThrow(/the block maps \[1, 2\] to \[1, 3\].*projection/);
     gradcheck((a) => new nn.Residual(new nn.Sequential(new nn.Linear(3, 3, { generator: new Generator(1) }), new nn.Tanh())).call(a!), [randT([2, 3], 6)]);
   }));
+
+  it('Residual projections: finite-difference gradients of the input and of every block and projection parameter', on(() => {
+    // Linear projection: y = P(x) + tanh(B(x)), 3 → 4 features.
+    const inner = new nn.Linear(3, 4, { generator: new Generator(2) });
+    const proj = new nn.Linear(3, 4, { generator: new Generator(3) });
+    const lin = new nn.Residual(new nn.Sequential(inner, new nn.Tanh()), { projection: proj });
+    expect(lin.parameters()).toEqual([inner.weight, inner.bias, proj.weight, proj.bias]);
+    gradcheck((x, bw, bb, pw2, pb) => {
+      inner.weight = bw!; inner.bias = bb!; proj.weight = pw2!; proj.bias = pb!;
+      return lin.call(x!);
+    }, [randT([2, 3], 7), ...lin.parameters()]);
+    // The skip path's gradient reaches the input through the projection: with a zero block,
+    // dx = g·P (the projection's weight [4, 3]).
+    const zeroBlock = new nn.Residual(new nn.Linear(3, 4, { bias: false }), { projection: new nn.Linear(3, 4, { bias: false }) });
+    (zeroBlock.block as nn.Linear).weight.data.fill(0);
+    const pw = (zeroBlock.projection as nn.Linear).weight;
+    pw.data.set([1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1]);
+    const x = T([1, 2, 3], [1, 3], true);
+    zeroBlock.call(x).mul(T([1, 2, 3, 4], [1, 4])).sum().backward();
+    expect(arr(x.grad!)).toEqual([1 + 4, 2 + 4, 3 + 4]);
+    expect(arr(pw.grad!)).toEqual([1, 2, 3, 2, 4, 6, 3, 6, 9, 4, 8, 12]);
+
+    // 1x1-conv projection with stride 2 next to a strided 3x3 block: 2 → 3 channels, 5x5 → 3x3.
+    const conv = new nn.Residual(new nn.Conv2d(2, 3, 3, { stride: 2, padding: 1, generator: new Generator(4) }),
+      { projection: new nn.Conv2d(2, 3, 1, { stride: 2, generator: new Generator(5) }) });
+    const b = conv.block as nn.Conv2d;
+    const p = conv.projection as nn.Conv2d;
+    expect(conv.parameters()).toEqual([b.weight, b.bias, p.weight, p.bias]);
+    gradcheck((a, bw, bb, pw2, pb) => {
+      b.weight = bw!; b.bias = bb!; p.weight = pw2!; p.bias = pb!;
+      return conv.call(a!);
+    }, [randT([2, 2, 5, 5], 8), ...conv.parameters()]);
+  }));
+});
+
+/** Runs `m` on x (a fresh leaf) and backpropagates the upstream gradient g: returns y and dx. */
+function forwardBackward(m: nn.Module, x: number[], shape: number[], g: number[]): { y: Tensor; dx: number[] } {
+  const xt = T(x, shape, true);
+  const y = m.call(xt);
+  y.mul(T(g, [...y.shape])).sum().backward();
+  return { y, dx: arr(xt.grad!) };
+}
+
+describe.each(BACKEND_NAMES)('layer forward and backward against hand-derived values on %s', (name) => {
+  const on = useBackend(name);
+  const G4 = [1, 2, 3, 4];
+
+  it('Conv2d: input, weight and bias gradients of a cross-correlation (no padding; stride 2 with padding)', on(() => {
+    const conv = new nn.Conv2d(1, 2, 2);
+    setParams(conv, { weight: [1, 1, 1, 1, 1, 0, 0, -1], bias: [0, 10] });
+    const { y, dx } = forwardBackward(conv, [1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 1, 3, 3], new Array(8).fill(1));
+    expect(arr(y)).toEqual([12, 16, 24, 28, 6, 6, 6, 6]);
+    // dW[o, 0, i, j] = Σ over the 4 windows of x[p + i, q + j] (the same for both channels):
+    // (0,0) 1+2+4+5, (0,1) 2+3+5+6, (1,0) 4+5+7+8, (1,1) 5+6+8+9; db = 4 windows.
+    expect(arr(conv.weight.grad!)).toEqual([12, 16, 24, 28, 12, 16, 24, 28]);
+    expect(arr(conv.bias!.grad!)).toEqual([4, 4]);
+    // dx = Σ_o (windows covering the pixel, weighted by W[o]): channel 0 counts the windows
+    // [[1,2,1],[2,4,2],[1,2,1]]; channel 1 adds +1 at the top-left of each window and −1 at
+    // its bottom-right: [[1,1,0],[1,0,−1],[0,−1,−1]].
+    expect(dx).toEqual([2, 3, 1, 3, 4, 1, 1, 1, 0]);
+
+    // Stride 2, padding 1 on a 2x2 input: each window of the padded 4x4 sees one pixel, at the
+    // window offset opposite its corner: y = [4·1, 3·2, 2·3, 1·4] with W = [[1,2],[3,4]].
+    const s2 = new nn.Conv2d(1, 1, 2, { stride: 2, padding: 1, bias: false });
+    setParams(s2, { weight: [1, 2, 3, 4] });
+    const r = forwardBackward(s2, [1, 2, 3, 4], [1, 1, 2, 2], G4);
+    expect(arr(r.y)).toEqual([4, 6, 6, 4]);
+    // dx[pixel] = g[window]·W[offset]: [1·4, 2·3, 3·2, 4·1]; dW[offset] = g[window]·x[pixel]:
+    // W(0,0) sees x(1,1) in window 3: 4·4; W(0,1) x(1,0) in window 2: 3·3; W(1,0) x(0,1): 2·2; W(1,1) x(0,0): 1·1.
+    expect(r.dx).toEqual([4, 6, 6, 4]);
+    expect(arr(s2.weight.grad!)).toEqual([16, 9, 4, 1]);
+  }));
+
+  it('MaxPool2d: the gradient goes to each window\'s argmax (accumulated where windows overlap); padding is −∞', on(() => {
+    // Windows: {1,5,3,4} → 5 at 1, {2,0,8,7} → 8 at 6, {9,0,2,6} → 9 at 8, {1,1,3,2} → 3 at 14.
+    const x = [1, 5, 2, 0, 3, 4, 8, 7, 9, 0, 1, 1, 2, 6, 3, 2];
+    const a = forwardBackward(new nn.MaxPool2d(2), x, [1, 1, 4, 4], G4);
+    expect(arr(a.y)).toEqual([5, 8, 9, 3]);
+    const want = new Array(16).fill(0);
+    want[1] = 1; want[6] = 2; want[8] = 3; want[14] = 4;
+    expect(a.dx).toEqual(want);
+    // Overlapping 2x2 windows with stride 1: the centre is every window's max and collects Σg.
+    const b = forwardBackward(new nn.MaxPool2d(2, { stride: 1 }), [1, 2, 3, 4, 9, 5, 6, 7, 8], [1, 1, 3, 3], G4);
+    expect(arr(b.y)).toEqual([9, 9, 9, 9]);
+    expect(b.dx).toEqual([0, 0, 0, 0, 10, 0, 0, 0, 0]);
+    // Padding 1 around negative values: each window holds one real value, which wins over the pad.
+    const c = forwardBackward(new nn.MaxPool2d(2, { padding: 1 }), [-1, -2, -3, -4], [1, 1, 2, 2], G4);
+    expect(arr(c.y)).toEqual([-1, -2, -3, -4]);
+    expect(c.dx).toEqual(G4);
+  }));
+
+  it('AvgPool2d: each window spreads g/k² over its pixels; zero padding counts in the divisor', on(() => {
+    const x16 = Array.from({ length: 16 }, (_, i) => i + 1);
+    const a = forwardBackward(new nn.AvgPool2d(2), x16, [1, 1, 4, 4], G4);
+    expect(arr(a.y)).toEqual([3.5, 5.5, 11.5, 13.5]);
+    expect(a.dx).toEqual([0.25, 0.25, 0.5, 0.5, 0.25, 0.25, 0.5, 0.5, 0.75, 0.75, 1, 1, 0.75, 0.75, 1, 1]);
+    // Stride 1 on 3x3: pixel (1,1) lies in all four windows: (1+2+3+4)/4.
+    const b = forwardBackward(new nn.AvgPool2d(2, { stride: 1 }), [1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 1, 3, 3], G4);
+    expect(arr(b.y)).toEqual([3, 4, 6, 7]);
+    expect(b.dx).toEqual([1, 3, 2, 4, 10, 6, 3, 7, 4].map((v) => v / 4));
+    // Padding 1: one real pixel and three zeros per window (count_include_pad).
+    const c = forwardBackward(new nn.AvgPool2d(2, { padding: 1 }), [1, 2, 3, 4], [1, 1, 2, 2], G4);
+    expect(arr(c.y)).toEqual([0.25, 0.5, 0.75, 1]);
+    expect(c.dx).toEqual([0.25, 0.5, 0.75, 1]);
+  }));
+
+  it('activation layers: values and derivatives at −2, −0.5, 0 and 1.5 (PyTorch\'s choices at 0)', on(() => {
+    const v = [-2, -0.5, 0, 1.5];
+    const run = (m: nn.Module) => forwardBackward(m, v, [4], G4);
+    const relu = run(new nn.ReLU());
+    expect(arr(relu.y)).toEqual([0, 0, 0, 1.5]);
+    expect(relu.dx).toEqual([0, 0, 0, 4]); // relu'(0) = 0
+    const leaky = run(new nn.LeakyReLU(0.1));
+    close(arr(leaky.y), [-0.2, -0.05, 0, 1.5]);
+    close(leaky.dx, [0.1, 0.2, 0.3, 4]); // slope at 0 (x > 0 ? g : slope·g)
+    // σ' = σ(1 − σ): σ(−2) = 0.1192029220, σ(−0.5) = 0.3775406688, σ(0) = 0.5, σ(1.5) = 0.8175744762
+    const sig = run(new nn.Sigmoid());
+    const s = [0.119202922, 0.3775406688, 0.5, 0.8175744762];
+    close(arr(sig.y), s, 1e-6);
+    close(sig.dx, s.map((q, i) => G4[i]! * q * (1 - q)), 1e-5);
+    // tanh' = 1 − tanh²: tanh(−2) = −0.9640275801, tanh(−0.5) = −0.4621171573, tanh(1.5) = 0.9051482536
+    const th = run(new nn.Tanh());
+    const t = [-0.9640275801, -0.4621171573, 0, 0.9051482536];
+    close(arr(th.y), t, 1e-6);
+    close(th.dx, t.map((q, i) => G4[i]! * (1 - q * q)), 1e-5);
+    // GELU' = Φ(x) + x·φ(x): −0.0852318011, 0.1325048753, 0.5, 1.1274691922
+    const ge = run(new nn.GELU());
+    close(arr(ge.y), [-2 * 0.0227501319, -0.5 * 0.3085375387, 0, 1.5 * 0.9331927987], 1e-5);
+    close(ge.dx, [-0.0852318011, 2 * 0.1325048753, 3 * 0.5, 4 * 1.1274691922], 1e-5);
+  }));
+
+  it('Softmax and LogSoftmax: dx = s ⊙ (g − ⟨g, s⟩) and g − s·Σg, along the chosen dim', on(() => {
+    // softmax([0, ln 3]) = [1/4, 3/4]
+    const sm = forwardBackward(new nn.Softmax(), [0, Math.log(3)], [1, 2], [1, 0]);
+    close(arr(sm.y), [0.25, 0.75]);
+    close(sm.dx, [0.25 * 0.75, 0.75 * -0.25]);
+    const ls = forwardBackward(new nn.LogSoftmax(), [0, Math.log(3)], [1, 2], [1, 0]);
+    close(arr(ls.y), [Math.log(0.25), Math.log(0.75)]);
+    close(ls.dx, [0.75, -0.75]);
+    // dim 0 of [[0, 1], [ln 3, 1]]: columns [1/4, 3/4] and [1/2, 1/2]; g columns [1, 0] and [2, 3]:
+    // column 1: s·(g − 2.5) = [−0.25, 0.25].
+    const d0 = forwardBackward(new nn.Softmax(0), [0, 1, Math.log(3), 1], [2, 2], [1, 2, 0, 3]);
+    close(arr(d0.y), [0.25, 0.5, 0.75, 0.5]);
+    close(d0.dx, [0.1875, -0.25, -0.1875, 0.25]);
+    const l0 = forwardBackward(new nn.LogSoftmax(0), [0, 1, Math.log(3), 1], [2, 2], [1, 2, 0, 3]);
+    close(l0.dx, [1 - 0.25, 2 - 2.5, 0 - 0.75, 3 - 2.5]);
+  }));
+
+  it('Flatten: row-major values, the gradient reshaped back; startDim/endDim; finite differences', on(() => {
+    const x = Array.from({ length: 12 }, (_, i) => i);
+    const g = x.map((v) => 10 - v);
+    const f = forwardBackward(new nn.Flatten(), x, [2, 3, 2], g);
+    expect(f.y.shape).toEqual([2, 6]);
+    expect(arr(f.y)).toEqual(x);
+    expect(f.dx).toEqual(g);
+    expect(new nn.Flatten(0, 1).call(T(x, [2, 3, 2])).shape).toEqual([6, 2]);
+    expect(new nn.Flatten(0).call(T(x, [2, 3, 2])).shape).toEqual([12]);
+    gradcheck((a) => new nn.Flatten().call(a!).mul(T(g, [2, 6])).square(), [randT([2, 3, 2], 31)]);
+    gradcheck((a) => new nn.Flatten(1, 2).call(a!).tanh(), [randT([2, 2, 3, 2], 32)]);
+  }));
 });
 
 describe('layer argument validation', () => {
