@@ -3,8 +3,8 @@ import { ValueError } from '../tensor/errors';
 import { Optimizer, type Closure, type ParamGroup, type Params, COUNTING_STEPS, addCount, checkNonNegative } from './optimizer';
 
 export interface SGDOptions {
-  /** Learning rate γ (required). */
-  lr: number;
+  /** Learning rate γ (default 1e-3, as PyTorch ≥ 2.2; older PyTorch required it). */
+  lr?: number;
   /** Momentum factor μ (default 0). */
   momentum?: number;
   /** Dampening τ for momentum (default 0). */
@@ -27,8 +27,9 @@ type SGDHyper = Required<SGDOptions>;
  *   θ ← θ − γ·g
  *
  * As PyTorch (and unlike Sutskever et al.), the learning rate multiplies the whole momentum
- * update, and the first momentum buffer is the gradient itself (no dampening). Each step is
- * one `sgdStep` kernel call per parameter. Not supported: `maximize`.
+ * update, and the first momentum buffer is the gradient itself (no dampening). The learning
+ * rate defaults to 1e-3, as in PyTorch ≥ 2.2 (earlier versions required it). Each step is one
+ * `sgdStep` kernel call per parameter. Not supported: `maximize`.
  *
  * ```ts
  * const opt = new optim.SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
@@ -36,10 +37,10 @@ type SGDHyper = Required<SGDOptions>;
  * ```
  */
 export class SGD extends Optimizer<SGDHyper> {
-  constructor(params: Params<SGDHyper>, opts: SGDOptions) {
-    const o: Partial<SGDOptions> = opts ?? {};
+  constructor(params: Params<SGDHyper>, opts: SGDOptions = {}) {
+    const o: SGDOptions = opts ?? {};
     super(params, {
-      ...(o.lr !== undefined ? { lr: o.lr } : {}),
+      lr: o.lr ?? 1e-3,
       momentum: o.momentum ?? 0,
       dampening: o.dampening ?? 0,
       nesterov: o.nesterov ?? false,

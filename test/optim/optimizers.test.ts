@@ -210,7 +210,13 @@ describe('optimizer validation and state errors', () => {
 
   it('validates hyperparameters with PyTorch\'s messages', () => {
     expect(() => new optim.SGD(p(), { lr: -1 })).toThrow('Invalid learning rate: -1');
-    expect(() => new optim.SGD(p(), {} as never)).toThrow("parameter group didn't specify a value of required optimization parameter lr");
+    // An optimizer without a default lr needs one in every group (PyTorch's message).
+    class NoDefaultLr extends optim.Optimizer<{ lr: number }> {
+      constructor(params: Tensor[]) { super(params, {}); }
+      protected validateGroup(): void {}
+      step(): undefined { return undefined; }
+    }
+    expect(() => new NoDefaultLr(p())).toThrow("parameter group didn't specify a value of required optimization parameter lr");
     expect(() => new optim.SGD(p(), { lr: 0.1, nesterov: true })).toThrow('Nesterov momentum requires a momentum and zero dampening');
     expect(() => new optim.SGD(p(), { lr: 0.1, momentum: 0.9, dampening: 0.1, nesterov: true })).toThrow('Nesterov momentum requires a momentum and zero dampening');
     expect(() => new optim.SGD(p(), { lr: 0.1, momentum: -0.5 })).toThrow('Invalid momentum value: -0.5');
@@ -232,6 +238,15 @@ describe('optimizer validation and state errors', () => {
     expect(new optim.AdamW(p()).defaults).toEqual({ lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 1e-2 });
     expect(new optim.RMSprop(p()).defaults).toEqual({ lr: 1e-2, alpha: 0.99, eps: 1e-8, momentum: 0, centered: false, weightDecay: 0 });
     expect(new optim.SGD(p(), { lr: 0.1 }).defaults).toEqual({ lr: 0.1, momentum: 0, dampening: 0, nesterov: false, weightDecay: 0 });
+    // SGD's lr is optional with PyTorch ≥ 2.2's default 1e-3, and the step uses it.
+    for (const sgd of [new optim.SGD(p()), new optim.SGD(p(), {}), new optim.SGD(p(), { momentum: 0.9 })]) {
+      expect(sgd.defaults.lr).toBe(1e-3);
+      expect(sgd.paramGroups[0]!.lr).toBe(1e-3);
+      const w = sgd.paramGroups[0]!.params[0]!;
+      w.grad = T([2], [1]);
+      sgd.step();
+      expect(w.data[0]).toBe(Math.fround(1 - 1e-3 * 2));
+    }
   });
 
   it('loadStateDict rejects mismatched groups and shapes and leaves the optimizer unchanged', () => {
