@@ -1,5 +1,5 @@
 import { backend } from '../backend';
-import { Optimizer, type Closure, type ParamGroup, type Params, COUNTING_STEPS, addCount, checkNonNegative, invalid } from './optimizer';
+import { Optimizer, type Closure, type ParamGroup, type Params, type StateSpec, COUNTING_STEPS, addCount, checkNonNegative, invalid } from './optimizer';
 
 export interface AdamOptions {
   /** Learning rate γ (default 1e-3). */
@@ -37,6 +37,12 @@ export class Adam extends Optimizer<AdamHyper> {
       eps: opts.eps ?? 1e-8,
       weightDecay: opts.weightDecay ?? 0,
     });
+  }
+
+  protected override get stateType(): string { return 'Adam'; }
+
+  protected override stateSpec(): StateSpec {
+    return { step: { kind: 'counter', required: true }, expAvg: { kind: 'buffer', required: true }, expAvgSq: { kind: 'buffer', required: true } };
   }
 
   protected validateGroup(g: ParamGroup<AdamHyper>): void {
@@ -78,6 +84,9 @@ export class Adam extends Optimizer<AdamHyper> {
  */
 export class AdamW extends Adam {
   protected override readonly decoupled: boolean = true;
+
+  /** Adam's state layout, but not interchangeable: the weight decay means something else. */
+  protected override get stateType(): string { return 'AdamW'; }
 
   constructor(params: Params<AdamHyper>, opts: AdamOptions = {}) {
     super(params, { ...opts, weightDecay: opts.weightDecay ?? 1e-2 });

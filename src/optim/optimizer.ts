@@ -5,7 +5,7 @@
  * implement `step()` as one kernel call per parameter.
  */
 import { enableGrad } from '../tensor/autograd';
-import { LernenError, ValueError, fmtShape } from '../tensor/errors';
+import { LernenError, ValueError, fmtShape, quote, quoteList } from '../tensor/errors';
 import { Tensor } from '../tensor/tensor';
 
 /** A hyperparameter value (JSON-serialisable). */
@@ -29,12 +29,29 @@ export type ParamState = Record<string, Tensor | number>;
 /**
  * An optimizer's state as plain data (PyTorch's layout, camelCase): `state` keyed by the
  * parameter's index across all groups, `paramGroups` with the hyperparameters and the
- * indices of their parameters.
+ * indices of their parameters. lernen adds `type`, the optimizer that wrote it (checked on
+ * load when present, so SGD state is not taken for Adam's), and `extra`, optimizer-wide state
+ * beyond the per-parameter records (OnePlusOneES's counters).
  */
 export interface OptimizerStateDict {
+  type?: string;
   state: Record<string, ParamState>;
   paramGroups: Array<Record<string, unknown> & { params: number[] }>;
+  extra?: Record<string, HyperValue>;
 }
+
+/**
+ * The per-parameter state entries an optimizer keeps: a `buffer` (a tensor of the
+ * parameter's shape) or a `counter` (an integer ≥ 0, such as Adam's step); `required` entries
+ * are in every parameter's record once it has one.
+ */
+export type StateSpec = Readonly<Record<string, { kind: 'buffer' | 'counter'; required?: boolean }>>;
+
+/**
+ * Group keys that learning-rate schedulers add (LRScheduler's initialLr; OneCycleLR's maxLr,
+ * minLr, maxMomentum, baseMomentum): a loaded group may carry them or not.
+ */
+export const SCHEDULER_KEYS: ReadonlySet<string> = new Set(['initialLr', 'maxLr', 'minLr', 'maxMomentum', 'baseMomentum']);
 
 /** Loading an optimizer state failed validation (the optimizer was left unchanged). */
 export class OptimizerStateError extends LernenError {}
@@ -77,6 +94,27 @@ export abstract class Optimizer<H extends { lr: number }> {
 
   /** Checks one group's hyperparameters; throws a ValueError naming the bad value. */
   protected abstract validateGroup(group: ParamGroup<H>): void;
+
+  /**
+   * The optimizer named in its state dicts: the class name, unless a built-in optimizer's
+   * subclass inherits the built-in's name (its state has the same layout).
+   */
+  protected get stateType(): string { return this.constructor.name; }
+
+  /** The per-parameter state this optimizer keeps; null: any buffers and finite numbers. */
+  protected stateSpec(): StateSpec | null { return null; }
+
+  /** Optimizer-wide state saved as the state dict's `extra` (none by default). */
+  protected extraState(): Record<string, HyperValue> | undefined { return undefined; }
+
+  /**
+   * Checks a state dict's `extra` (undefined when it has none) and returns the function that
+   * applies it, run only after everything else validated; throws a message otherwise.
+   */
+  protected restoreExtraState(extra: Record<string, unknown> | undefined): () => void {
+    if (extra !== undefined) throw new ValueError(`unexpected optimizer-wide state ${quoteList(Object.keys(extra))}`);
+    return () => {};
+  }
 
   /** Adds a group (e.g. layers unfrozen later); missing hyperparameters come from defaults. */
   addParamGroup(input: ParamGroupInput<H>): void {
@@ -176,19 +214,27 @@ export abstract class Optimizer<H extends { lr: number }> {
       for (const [k, v] of Object.entries(s)) rec[k] = v instanceof Tensor ? new Tensor(opts.copy ? v.data.slice() : v.data, v.shape) : v;
       state[String(i)] = rec;
     }
-    return { state, paramGroups };
+    const extra = this.extraState();
+    return { type: this.stateType, state, paramGroups, ...(extra ? { extra } : {}) };
   }
 
   /**
    * Restores state and hyperparameters (lr etc. come from the saved groups, as PyTorch).
-   * Validates group count and sizes and every buffer's shape first; on error nothing changes.
-   * Accepts what `optim.load` returns.
+   * Validates first, and on any error throws an OptimizerStateError and changes nothing: the
+   * optimizer type (when recorded), the group count and sizes, each group's hyperparameter
+   * names (none missing, none unknown; scheduler keys may come or go) and values, each
+   * per-parameter entry (known names, buffers of the parameter's shape, counters integers
+   * ≥ 0) and the optimizer-wide state. Accepts what `optim.load` returns.
    */
   loadStateDict(sd: OptimizerStateDict | { stateDict: OptimizerStateDict; meta: Record<string, unknown> }): void {
-    const d: OptimizerStateDict = 'stateDict' in sd && !('paramGroups' in sd) ? sd.stateDict : (sd as OptimizerStateDict);
-    const fail = (msg: string): never => { throw new OptimizerStateError(`${this.constructor.name}.loadStateDict: ${msg} (optimizer unchanged)`); };
+    const d: OptimizerStateDict = sd && typeof sd === 'object' && 'stateDict' in sd && !('paramGroups' in sd) ? sd.stateDict : (sd as OptimizerStateDict);
+    // Typed explicitly, so that a call narrows like a throw.
+    const fail: (msg: string) => never = (msg) => { throw new OptimizerStateError(`${this.constructor.name}.loadStateDict: ${msg} (optimizer unchanged)`); };
     if (!d || typeof d !== 'object' || !Array.isArray(d.paramGroups) || typeof d.state !== 'object' || d.state === null) {
       fail('expected { state, paramGroups }');
+    }
+    if (d.type !== undefined && d.type !== this.stateType) {
+      fail(`the state was saved by ${quote(d.type)}, this optimizer is ${this.stateType}`);
     }
     if (d.paramGroups.length !== this.paramGroups.length) fail('loaded state dict has a different number of parameter groups');
     const byIndex: Tensor[] = [];
@@ -197,30 +243,53 @@ export abstract class Optimizer<H extends { lr: number }> {
       if (!g || !Array.isArray(g.params) || g.params.length !== own.params.length) {
         fail(`loaded state dict contains a parameter group that doesn't match the size of optimizer's group ${gi}`);
       }
+      const known = Object.keys(own).filter((k) => k !== 'params' && own[k] !== undefined);
+      const missing = known.filter((k) => !SCHEDULER_KEYS.has(k) && !Object.prototype.hasOwnProperty.call(g, k));
+      const unknown = Object.keys(g).filter((k) => k !== 'params' && !SCHEDULER_KEYS.has(k) && !known.includes(k));
+      if (missing.length || unknown.length) {
+        fail(`group ${gi} does not have this optimizer's hyperparameters (${[
+          ...(unknown.length ? [`unknown: ${quoteList(unknown)}`] : []), ...(missing.length ? [`missing: ${quoteList(missing)}`] : []),
+        ].join('; ')}); was it saved by another optimizer?`);
+      }
+      for (const k of SCHEDULER_KEYS) {
+        const v = (g as Record<string, unknown>)[k];
+        if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v))) fail(`group ${gi} has an invalid ${k} ${quote(v)}`);
+      }
       g.params.forEach((id, j) => {
-        if (!Number.isInteger(id) || id < 0) fail(`group ${gi} has an invalid parameter index ${String(id)}`);
+        if (!Number.isInteger(id) || id < 0) fail(`group ${gi} has an invalid parameter index ${quote(id)}`);
         byIndex[id] = own.params[j]!;
       });
     });
+    const spec = this.stateSpec();
     const newState = new Map<Tensor, ParamState>();
     for (const [key, rec] of Object.entries(d.state)) {
       const p = byIndex[Number(key)];
-      if (!p || String(Number(key)) !== key) fail(`state refers to parameter ${JSON.stringify(key)}, which no group contains`);
+      if (!p || String(Number(key)) !== key) fail(`state refers to parameter ${quote(key)}, which no group contains`);
       if (typeof rec !== 'object' || rec === null) fail(`state of parameter ${key} is not an object`);
-      const copy: ParamState = {};
+      // Null-prototype: an entry named __proto__ stays an ordinary key.
+      const copy: ParamState = Object.create(null) as ParamState;
       for (const [k, v] of Object.entries(rec)) {
-        if (v instanceof Tensor) {
-          if (v.size !== p!.size || v.ndim !== p!.ndim || v.shape.some((s, i) => s !== p!.shape[i])) {
-            fail(`state ${JSON.stringify(k)} of parameter ${key} has shape ${fmtShape(v.shape)}, the parameter has ${fmtShape(p!.shape)}`);
+        const kind = spec ? (Object.prototype.hasOwnProperty.call(spec, k) ? spec[k]!.kind : undefined) : v instanceof Tensor ? 'buffer' : 'number';
+        if (kind === undefined) fail(`state of parameter ${key} has an unknown entry ${quote(k)} (${this.stateType} keeps ${quoteList(Object.keys(spec!))})`);
+        if (kind === 'buffer') {
+          if (!(v instanceof Tensor)) fail(`state ${quote(k)} of parameter ${key} is not a Tensor`);
+          if (v.size !== p.size || v.ndim !== p.ndim || v.shape.some((s, i) => s !== p.shape[i])) {
+            fail(`state ${quote(k)} of parameter ${key} has shape ${fmtShape(v.shape)}, the parameter has ${fmtShape(p.shape)}`);
           }
-          copy[k] = new Tensor(v.data.slice(), p!.shape);
-        } else if (typeof v === 'number') {
-          copy[k] = v;
+          copy[k] = new Tensor(v.data.slice(), p.shape);
+        } else if (kind === 'counter') {
+          if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) fail(`state ${quote(k)} of parameter ${key} must be an integer ≥ 0, got ${quote(v)}`);
+          copy[k] = v as number;
         } else {
-          fail(`state ${JSON.stringify(k)} of parameter ${key} is neither a Tensor nor a number`);
+          if (typeof v !== 'number' || !Number.isFinite(v)) fail(`state ${quote(k)} of parameter ${key} is neither a Tensor nor a finite number`);
+          copy[k] = v as number;
         }
       }
-      newState.set(p!, copy);
+      if (spec) {
+        const absent = Object.keys(spec).filter((k) => spec[k]!.required && !Object.prototype.hasOwnProperty.call(copy, k));
+        if (absent.length) fail(`state of parameter ${key} lacks ${quoteList(absent)}`);
+      }
+      newState.set(p, copy);
     }
     const hypers = d.paramGroups.map((g) => {
       const { params: _ignored, ...h } = g;
@@ -234,8 +303,17 @@ export abstract class Optimizer<H extends { lr: number }> {
         fail(`a loaded parameter group is invalid: ${(e as Error).message}`);
       }
     }
+    const extra = d.extra;
+    if (extra !== undefined && (typeof extra !== 'object' || extra === null || Array.isArray(extra))) fail('"extra" is not an object');
+    let applyExtra: () => void = () => {};
+    try {
+      applyExtra = this.restoreExtraState(extra);
+    } catch (e) {
+      fail((e as Error).message);
+    }
     this.paramGroups = candidates;
     this.state = newState;
+    applyExtra();
   }
 }
 

@@ -1,6 +1,6 @@
 import { backend } from '../backend';
 import { ValueError } from '../tensor/errors';
-import { Optimizer, type Closure, type ParamGroup, type Params, COUNTING_STEPS, addCount, checkNonNegative } from './optimizer';
+import { Optimizer, type Closure, type ParamGroup, type Params, type StateSpec, COUNTING_STEPS, addCount, checkNonNegative } from './optimizer';
 
 export interface RMSpropOptions {
   /** Learning rate γ (default 1e-2). */
@@ -40,6 +40,18 @@ export class RMSprop extends Optimizer<RMSpropHyper> {
       centered: opts.centered ?? false,
       weightDecay: opts.weightDecay ?? 0,
     });
+  }
+
+  protected override get stateType(): string { return 'RMSprop'; }
+
+  /** gradAvg only when centered, momentumBuffer only with momentum (both created on first use). */
+  protected override stateSpec(): StateSpec {
+    return {
+      step: { kind: 'counter', required: true },
+      squareAvg: { kind: 'buffer', required: true },
+      gradAvg: { kind: 'buffer' },
+      momentumBuffer: { kind: 'buffer' },
+    };
   }
 
   protected validateGroup(g: ParamGroup<RMSpropHyper>): void {

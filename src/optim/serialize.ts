@@ -1,7 +1,8 @@
 /**
  * Optimizer state files, in the same binary format as `nn.save` (see src/nn/serialize.ts):
  * each state buffer is a tensor named "state.<param index>.<key>" (e.g. "state.0.expAvg");
- * the hyperparameters (paramGroups) and counters (e.g. Adam's step) go into the JSON header
+ * the optimizer type, the hyperparameters (paramGroups), the per-parameter counters (e.g.
+ * Adam's step, as `scalars`) and the optimizer-wide state (`extra`) go into the JSON header
  * under meta.optimizer, user metadata under meta.user.
  */
 import fs from 'node:fs';
@@ -30,7 +31,11 @@ export function encodeOptimizerState(what: Optimizer<{ lr: number }> | Optimizer
       else throw new StateFileError(`optimizer state ${JSON.stringify(k)} of parameter ${idx} is neither a tensor nor a finite number`);
     }
   }
-  return encodeState(tensors, { optimizer: { format: 'lernen.optimizer', paramGroups: sd.paramGroups, scalars }, user: meta }, opts);
+  const optimizer = {
+    format: 'lernen.optimizer', ...(sd.type !== undefined ? { type: sd.type } : {}), paramGroups: sd.paramGroups, scalars,
+    ...(sd.extra !== undefined ? { extra: sd.extra } : {}),
+  };
+  return encodeState(tensors, { optimizer, user: meta }, opts);
 }
 
 /** Decodes optimizer state-file bytes into { stateDict, meta }, validating the structure. */
@@ -60,9 +65,18 @@ export function decodeOptimizerState(bytes: Uint8Array, source = '<buffer>'): { 
       (state[idx] ??= Object.create(null) as ParamState)[k] = v as number;
     }
   }
+  const type = o!.type;
+  if (type !== undefined && typeof type !== 'string') fail(`optimizer type ${quote(type)} is not a string`);
+  const extra = o!.extra;
+  if (extra !== undefined && (typeof extra !== 'object' || extra === null || Array.isArray(extra))) fail('optimizer extra state is malformed');
   const user = meta.user;
   return {
-    stateDict: { state, paramGroups: groups as OptimizerStateDict['paramGroups'] },
+    stateDict: {
+      ...(type !== undefined ? { type: type as string } : {}),
+      state,
+      paramGroups: groups as OptimizerStateDict['paramGroups'],
+      ...(extra !== undefined ? { extra: extra as OptimizerStateDict['extra'] } : {}),
+    },
     meta: typeof user === 'object' && user !== null && !Array.isArray(user) ? (user as Record<string, unknown>) : {},
   };
 }

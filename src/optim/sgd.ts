@@ -1,6 +1,6 @@
 import { backend } from '../backend';
 import { ValueError } from '../tensor/errors';
-import { Optimizer, type Closure, type ParamGroup, type Params, COUNTING_STEPS, addCount, checkNonNegative } from './optimizer';
+import { Optimizer, type Closure, type ParamGroup, type Params, type StateSpec, COUNTING_STEPS, addCount, checkNonNegative } from './optimizer';
 
 export interface SGDOptions {
   /** Learning rate γ (default 1e-3, as PyTorch ≥ 2.2; older PyTorch required it). */
@@ -47,6 +47,10 @@ export class SGD extends Optimizer<SGDHyper> {
       weightDecay: o.weightDecay ?? 0,
     });
   }
+
+  protected override get stateType(): string { return 'SGD'; }
+
+  protected override stateSpec(): StateSpec { return { momentumBuffer: { kind: 'buffer' } }; }
 
   protected validateGroup(g: ParamGroup<SGDHyper>): void {
     checkNonNegative('learning rate', g.lr);

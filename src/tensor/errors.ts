@@ -22,6 +22,8 @@ export function fmtShape(shape: readonly number[]): string {
  */
 export function quote(v: unknown): string {
   let s: string;
+  // Numbers as written (JSON would print NaN and ±Infinity as null).
+  if (typeof v === 'number') return String(v);
   try { s = JSON.stringify(v) ?? String(v); } catch { s = Object.prototype.toString.call(v); }
   return s.length > 120 ? `${s.slice(0, 100)}… (${s.length} characters)` : s;
 }

@@ -6,7 +6,9 @@ import * as nn from '../../src/nn';
 import * as optim from '../../src/optim';
 import { StateFileError, crc32, decodeState, encodeState } from '../../src/nn';
 import { manualSeed } from '../../src/tensor/random';
+import type { Tensor } from '../../src/tensor/tensor';
 import { randT } from '../helpers/gradcheck';
+import { withHeader } from '../helpers/state-file';
 import { BACKEND_NAMES, T, arr, useBackend } from './util';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lernen-state-'));
@@ -17,21 +19,9 @@ const makeModel = () => new nn.Sequential(
   new nn.Conv2d(1, 2, 3), new nn.BatchNorm2d(2), new nn.ReLU(), new nn.Flatten(), new nn.Linear(8, 3),
 );
 
-/** Rewrites the header JSON of a valid file (fixing the header CRC), keeping the payload. */
-function withHeader(bytes: Buffer, edit: (h: Record<string, unknown>) => void): Buffer {
-  const hlen = bytes.readUInt32LE(11);
-  const header = JSON.parse(bytes.subarray(23, 23 + hlen).toString('utf8')) as Record<string, unknown>;
-  const oldStart = Math.ceil((23 + hlen) / 64) * 64;
-  edit(header);
-  const hb = Buffer.from(JSON.stringify(header), 'utf8');
-  const start = Math.ceil((23 + hb.length) / 64) * 64;
-  const out = Buffer.alloc(start + bytes.length - oldStart);
-  bytes.copy(out, 0, 0, 23);
-  hb.copy(out, 23);
-  bytes.copy(out, start, oldStart);
-  out.writeUInt32LE(hb.length, 11);
-  out.writeUInt32LE(crc32(hb), 15);
-  return out;
+/** The model's parameters and buffers are exactly `before` (a `stateDict({ copy: true })`). */
+function expectUnchanged(m: nn.Module, before: Record<string, Tensor>): void {
+  for (const [k, t] of Object.entries(m.stateDict())) expect(arr(t), k).toEqual(arr(before[k]!));
 }
 
 describe('crc32', () => {
@@ -94,12 +84,23 @@ describe.each(BACKEND_NAMES)('state files on %s', (name) => {
   }));
 });
 
-describe('corrupted and mismatched state files', () => {
+describe.each(BACKEND_NAMES)('corrupted and mismatched state files on %s', (name) => {
+  const on = useBackend(name);
   manualSeed(2);
   const model = makeModel();
   const good = encodeState(model, { tag: 1 });
-  const p = file('victim.lernen');
+  const p = file(`victim-${name}.lernen`);
+  manualSeed(3);
+  const victim = makeModel();
+  const victimBefore = victim.stateDict({ copy: true });
+  const x = randT([2, 1, 4, 4], 4, { grad: false });
+  const victimOut = arr(victim.eval().call(x));
 
+  /**
+   * Writes the bytes and expects nn.load to refuse them with a StateFileError naming the file;
+   * loading them into a model (model.loadStateDict(nn.load(file))) fails the same way and
+   * leaves every parameter and buffer, and so the model's output, unchanged.
+   */
   const expectError = (bytes: Uint8Array, re: RegExp) => {
     fs.writeFileSync(p, bytes);
     let err: unknown;
@@ -107,13 +108,16 @@ describe('corrupted and mismatched state files', () => {
     expect(err).toBeInstanceOf(StateFileError);
     expect((err as Error).message).toContain(p);
     expect((err as Error).message).toMatch(re);
+    expect(() => victim.loadStateDict(nn.load(p))).toThrow(StateFileError);
+    expectUnchanged(victim, victimBefore);
+    expect(arr(victim.call(x))).toEqual(victimOut);
   };
 
-  it('decodes the good bytes', () => {
+  it('decodes the good bytes', on(() => {
     expect(Object.keys(decodeState(good).stateDict).length).toBe(Object.keys(model.stateDict()).length);
-  });
+  }));
 
-  it('rejects truncated files at every length', () => {
+  it('rejects truncated files at every length', on(() => {
     expectError(good.subarray(0, 10), /shorter than the 23-byte preamble/);
     expectError(good.subarray(0, 30), /header length \d+ exceeds/);
     for (let n = 23; n < good.length; n += 37) {
@@ -121,18 +125,18 @@ describe('corrupted and mismatched state files', () => {
     }
     expectError(good.subarray(0, good.length - 1), /truncated/);
     expectError(Buffer.concat([good, Buffer.from([0])]), /unexpected bytes after the payload/);
-  });
+  }));
 
-  it('rejects wrong magic and unsupported versions', () => {
+  it('rejects wrong magic and unsupported versions', on(() => {
     const m = Buffer.from(good);
     m[0] = 0x50;
     expectError(m, /not a lernen state file \(wrong magic/);
     const v = Buffer.from(good);
     v.writeUInt32LE(7, 7);
     expectError(v, /unsupported format version 7 \(this version of lernen reads version 1\)/);
-  });
+  }));
 
-  it('detects flipped bytes in the header and in the payload', () => {
+  it('detects flipped bytes in the header and in the payload', on(() => {
     const h = Buffer.from(good);
     h[30] ^= 0x01;
     expectError(h, /header checksum mismatch/);
@@ -145,9 +149,9 @@ describe('corrupted and mismatched state files', () => {
       f[i] ^= 1 << (i % 8);
       expect(() => decodeState(f, 'f'), `byte ${i}`).toThrow(StateFileError);
     }
-  });
+  }));
 
-  it('rejects giant, negative and fractional dims, bad offsets and overlaps without allocating them', () => {
+  it('rejects giant, negative and fractional dims, bad offsets and overlaps without allocating them', on(() => {
     expectError(withHeader(good, (h) => { (h.tensors as any[])[0].shape = [2 ** 40, 2 ** 40]; }), /shape \[1099511627776,1099511627776\] needs more bytes than the \d+-byte payload/);
     expectError(withHeader(good, (h) => { (h.tensors as any[])[0].shape = [-1, 3]; }), /invalid dimension -1/);
     expectError(withHeader(good, (h) => { (h.tensors as any[])[0].shape = [1.5]; }), /invalid dimension 1\.5/);
@@ -159,9 +163,9 @@ describe('corrupted and mismatched state files', () => {
     expectError(withHeader(good, (h) => { h.payloadLength = 10 ** 12; }), /truncated/);
     expectError(withHeader(good, (h) => { h.dtype = 'float64'; }), /unsupported dtype "float64"/);
     expectError(withHeader(good, (h) => { h.tensors = {}; }), /"tensors" is not an array/);
-  });
+  }));
 
-  it('rejects a header that is not JSON, and never evaluates header content', () => {
+  it('rejects a header that is not JSON, and never evaluates header content', on(() => {
     const bad = Buffer.from(good);
     const hlen = bad.readUInt32LE(11);
     bad.write('{"format": oops', 23, 'utf8');
@@ -172,17 +176,17 @@ describe('corrupted and mismatched state files', () => {
     expect(Object.getPrototypeOf(sd)).toBeNull();
     expect(Object.keys(sd)).toContain('__proto__');
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-  });
+  }));
 
-  it('quotes names from the file in at most about 100 characters', () => {
+  it('quotes names from the file in at most about 100 characters', on(() => {
     const long = 'w'.repeat(100_000);
     const e = (() => { try { decodeState(withHeader(good, (h) => { (h.tensors as any[])[1].name = long; (h.tensors as any[])[0].name = long; })); } catch (err) { return err as Error; } return null; })();
     expect(e).toBeInstanceOf(StateFileError);
     expect(e!.message).toMatch(/tensor "w{99}… \(100002 characters\) appears twice/);
     expect(e!.message.length).toBeLessThan(300);
-  });
+  }));
 
-  it('an optimizer file with a tensor named state.0.__proto__ keeps it as an ordinary key', () => {
+  it('an optimizer file with a tensor named state.0.__proto__ keeps it as an ordinary key', on(() => {
     const w = T([1, 2], [2]);
     const opt = new optim.SGD([w], { lr: 0.1, momentum: 0.9 });
     w.grad = T([1, 1], [2]);
@@ -194,19 +198,19 @@ describe('corrupted and mismatched state files', () => {
     expect(Object.getPrototypeOf(rec)).toBeNull();
     expect(Object.keys(rec)).toContain('__proto__');
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-  });
+  }));
 
-  it('names the file when it cannot be read', () => {
+  it('names the file when it cannot be read', on(() => {
     expect(() => nn.load(file('missing.lernen'))).toThrow(/missing\.lernen: cannot read the state file/);
-  });
+  }));
 
-  it('a model loading a mismatched file gets a clear error and stays unchanged', () => {
+  it('a model loading a mismatched file gets a clear error and stays unchanged', on(() => {
     const other = new nn.Sequential(new nn.Conv2d(1, 2, 3), new nn.BatchNorm2d(2), new nn.ReLU(), new nn.Flatten(), new nn.Linear(8, 4));
     const before = other.stateDict({ copy: true });
     const f = file('mismatch.lernen');
     nn.save(model, f);
     expect(() => other.loadStateDict(nn.load(f))).toThrow(/size mismatch for "4\.weight": the state has shape \[3, 8\], the model has \[4, 8\]/);
-    for (const [k, t] of Object.entries(other.stateDict())) expect(arr(t), k).toEqual(arr(before[k]!));
+    expectUnchanged(other, before);
     const sd = { ...nn.load(f).stateDict };
     delete sd['1.runningVar'];
     sd.bogus = T([1], [1]);
@@ -214,12 +218,14 @@ describe('corrupted and mismatched state files', () => {
     const fresh = makeModel();
     const fb = fresh.stateDict({ copy: true });
     expect(() => fresh.loadStateDict(nn.load(f))).toThrow(/missing keys: "1\.runningVar"[\s\S]*unexpected keys: "bogus"/);
-    for (const [k, t] of Object.entries(fresh.stateDict())) expect(arr(t), k).toEqual(arr(fb[k]!));
-  });
+    expectUnchanged(fresh, fb);
+  }));
 });
 
-describe('atomic writes', () => {
-  it('the next save removes the temp files of killed writers (dead pid, older than 10 minutes) and nothing else', () => {
+describe.each(BACKEND_NAMES)('atomic writes on %s', (name) => {
+  const on = useBackend(name);
+
+  it('the next save removes the temp files of killed writers (dead pid, older than 10 minutes) and nothing else', on(() => {
     const d = fs.mkdtempSync(path.join(dir, 'sweep-'));
     const p = path.join(d, 'm.lernen');
     const old = Date.now() / 1000 - 3600;
@@ -240,10 +246,10 @@ describe('atomic writes', () => {
     expect(fs.existsSync(stale)).toBe(false);
     for (const f of [fresh, live, other, unrelated]) expect(fs.existsSync(f), f).toBe(true);
     expect(nn.load(p).stateDict.w!.data[0]).toBe(1);
-  });
+  }));
 
-  it('a failed write leaves the old file intact and no temporary file behind', () => {
-    const p = file('atomic.lernen');
+  it('a failed write leaves the old file intact and no temporary file behind', on(() => {
+    const p = file(`atomic-${name}.lernen`);
     nn.save({ w: T([1, 2, 3], [3]) }, p, { version: 'old' });
     const old = fs.readFileSync(p);
     let calls = 0;
@@ -252,14 +258,14 @@ describe('atomic writes', () => {
       throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
     }) as never);
     try {
-      expect(() => nn.save({ w: T([9, 9, 9], [3]) }, p, { version: 'new' })).toThrow(/atomic\.lernen: could not write the state file \(any previous file is unchanged\): ENOSPC/);
+      expect(() => nn.save({ w: T([9, 9, 9], [3]) }, p, { version: 'new' })).toThrow(/atomic-\w+\.lernen: could not write the state file \(any previous file is unchanged\): ENOSPC/);
     } finally {
       spy.mockRestore();
     }
     expect(calls).toBeGreaterThan(0);
     expect(fs.readFileSync(p).equals(old)).toBe(true);
     expect(nn.load(p).meta).toEqual({ version: 'old' });
-    expect(fs.readdirSync(dir).filter((n) => n.includes('atomic.lernen') && n.endsWith('.tmp'))).toEqual([]);
+    expect(fs.readdirSync(dir).filter((n) => n.includes(`atomic-${name}.lernen`) && n.endsWith('.tmp'))).toEqual([]);
     // A fsync failure is a failed write too.
     const fsyncSpy = vi.spyOn(fs, 'fsyncSync').mockImplementation(() => { throw new Error('EIO: i/o error'); });
     try {
@@ -270,9 +276,9 @@ describe('atomic writes', () => {
     expect(fs.readFileSync(p).equals(old)).toBe(true);
     nn.save({ w: T([9, 9, 9], [3]) }, p, { version: 'new' });
     expect(nn.load(p).meta).toEqual({ version: 'new' });
-  });
+  }));
 
-  it('fails with the path when the directory does not exist', () => {
+  it('fails with the path when the directory does not exist', on(() => {
     expect(() => nn.save({ w: T([1], [1]) }, file('no/such/dir/x.lernen'))).toThrow(/x\.lernen: could not write/);
-  });
+  }));
 });

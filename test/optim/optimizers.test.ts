@@ -8,6 +8,7 @@ import { OptimizerStateError } from '../../src/optim';
 import { countsNonFinite } from '../../src/optim/optimizer';
 import { Tensor } from '../../src/tensor/tensor';
 import { StateFileError } from '../../src/nn';
+import { withHeader } from '../helpers/state-file';
 import { BACKEND_NAMES, T, arr, close, useBackend } from '../nn/util';
 
 const THETA0 = [0.5, -1.25, 2, 0.1];
@@ -274,11 +275,144 @@ describe('optimizer validation and state errors', () => {
   });
 });
 
-describe('optimizer state files', () => {
+/** Everything an optimizer would save (types, hyperparameters, buffers, counters, extra) as text. */
+const fingerprint = (o: optim.Optimizer<{ lr: number }>): string =>
+  JSON.stringify(o.stateDict(), (_k, v: unknown) => (v instanceof Tensor ? { shape: v.shape, data: Array.from(v.data) } : v));
+
+/** Two parameters ([2] and [1]) and an optimizer made by `make` after two steps with fixed gradients. */
+function stepped<O extends optim.Optimizer<{ lr: number }>>(make: (ps: Tensor[]) => O): O {
+  const ps = [T([1, 2], [2], true), T([3], [1], true)];
+  const o = make(ps);
+  for (let t = 0; t < 2; t++) {
+    ps[0]!.grad = T([0.5 - t, 1], [2]);
+    ps[1]!.grad = T([t - 0.25], [1]);
+    o.step();
+  }
+  return o;
+}
+
+/** Expects loadStateDict(sd) to throw an OptimizerStateError matching re and to change nothing. */
+function expectRefused(o: optim.Optimizer<{ lr: number }>, sd: unknown, re: RegExp): void {
+  const before = fingerprint(o);
+  let err: unknown;
+  try { o.loadStateDict(sd as optim.OptimizerStateDict); } catch (e) { err = e; }
+  expect(err, `accepted, expected ${re}`).toBeInstanceOf(OptimizerStateError);
+  expect((err as Error).message).toMatch(re);
+  expect((err as Error).message).toMatch(/\(optimizer unchanged\)/);
+  expect(fingerprint(o)).toBe(before);
+}
+
+/** A deep copy of a state dict (tensors copied too) that a test may edit. */
+const copySd = (sd: optim.OptimizerStateDict): optim.OptimizerStateDict => ({
+  ...sd,
+  state: Object.fromEntries(Object.entries(sd.state).map(([k, rec]) => [k, { ...rec }])),
+  paramGroups: sd.paramGroups.map((g) => JSON.parse(JSON.stringify(g)) as (typeof sd.paramGroups)[number]),
+});
+
+describe.each(BACKEND_NAMES)('optimizer loadStateDict validation on %s', (name) => {
+  const on = useBackend(name);
+  const makers: Record<'SGD' | 'Adam' | 'AdamW' | 'RMSprop', (ps: Tensor[]) => optim.Optimizer<{ lr: number }>> = {
+    SGD: (ps: Tensor[]) => new optim.SGD(ps, { lr: 0.1, momentum: 0.9 }),
+    Adam: (ps: Tensor[]) => new optim.Adam(ps, { lr: 0.05 }),
+    AdamW: (ps: Tensor[]) => new optim.AdamW(ps, { lr: 0.05 }),
+    RMSprop: (ps: Tensor[]) => new optim.RMSprop(ps, { lr: 0.01, momentum: 0.5, centered: true }),
+  };
+
+  it('state dicts record the optimizer type; state from another optimizer is refused', on(() => {
+    const sds = Object.fromEntries(Object.entries(makers).map(([k, mk]) => [k, stepped(mk).stateDict({ copy: true })]));
+    expect(Object.values(sds).map((sd) => sd.type)).toEqual(['SGD', 'Adam', 'AdamW', 'RMSprop']);
+    for (const [target, mk] of Object.entries(makers)) {
+      const o = stepped(mk);
+      for (const [source, sd] of Object.entries(sds)) {
+        if (source === target) continue;
+        expectRefused(o, sd, new RegExp(`the state was saved by "${source}", this optimizer is ${target}`));
+      }
+      o.loadStateDict(sds[target]!);
+    }
+    // A subclass that changes nothing reads its built-in's state.
+    class MyAdam extends optim.Adam {}
+    const mine = stepped((ps) => new MyAdam(ps));
+    expect(mine.stateDict().type).toBe('Adam');
+    mine.loadStateDict(sds.Adam!);
+  }));
+
+  it('without a type (a hand-made dict), another optimizer\'s hyperparameters and state entries are still refused', on(() => {
+    const untyped = (sd: optim.OptimizerStateDict) => { const c = copySd(sd); delete c.type; return c; };
+    const sgd = untyped(stepped(makers.SGD).stateDict({ copy: true }));
+    const adam = stepped(makers.Adam);
+    expectRefused(adam, sgd, /group 0 does not have this optimizer's hyperparameters \(unknown: "momentum", "dampening", "nesterov"; missing: "betas", "eps"\)/);
+    // Matching hyperparameters but SGD's buffers: unknown entries.
+    const mixed = untyped(stepped(makers.Adam).stateDict({ copy: true }));
+    mixed.state = untyped(stepped(makers.SGD).stateDict({ copy: true })).state;
+    expectRefused(adam, mixed, /state of parameter 0 has an unknown entry "momentumBuffer" \(Adam keeps "step", "expAvg", "expAvgSq"\)/);
+    const ok = untyped(stepped(makers.Adam).stateDict({ copy: true }));
+    adam.loadStateDict(ok);
+    expect(adam.stateDict().type).toBe('Adam');
+  }));
+
+  it('unknown, missing and invalid group hyperparameters are refused; scheduler keys may come or go', on(() => {
+    const o = stepped(makers.SGD);
+    const sd = o.stateDict({ copy: true });
+    const edit = (f: (g: Record<string, unknown>) => void) => { const c = copySd(sd); f(c.paramGroups[0]!); return c; };
+    expectRefused(o, edit((g) => { g.betas = [0.9, 0.999]; }), /unknown: "betas"\)/);
+    expectRefused(o, edit((g) => { delete g.dampening; }), /missing: "dampening"\)/);
+    expectRefused(o, edit((g) => { delete g.lr; }), /missing: "lr"\)/);
+    expectRefused(o, edit((g) => { g.momentum = -1; }), /a loaded parameter group is invalid: Invalid momentum value: -1/);
+    expectRefused(o, edit((g) => { g.nesterov = 'yes'; }), /Invalid nesterov value: yes/);
+    expectRefused(o, edit((g) => { g.initialLr = 'x'; }), /group 0 has an invalid initialLr "x"/);
+    // A state saved under OneCycleLR (initialLr, maxLr, minLr, maxMomentum, baseMomentum in
+    // each group) loads into a fresh optimizer before its scheduler exists, and the other way.
+    const withSched = stepped(makers.SGD);
+    new optim.OneCycleLR(withSched, { maxLr: 0.5, totalSteps: 10 });
+    const schedSd = withSched.stateDict({ copy: true });
+    expect(Object.keys(schedSd.paramGroups[0]!)).toEqual(expect.arrayContaining(['initialLr', 'maxLr', 'minLr', 'maxMomentum', 'baseMomentum']));
+    const fresh = stepped(makers.SGD);
+    fresh.loadStateDict(schedSd);
+    expect(fresh.paramGroups[0]!.maxLr).toBe(0.5);
+    withSched.loadStateDict(sd);
+    expect(withSched.paramGroups[0]!.lr).toBe(0.1);
+  }));
+
+  it('counters must be integers ≥ 0; buffers must be tensors of the parameter\'s shape; required entries present', on(() => {
+    const adam = stepped(makers.Adam);
+    const sd = adam.stateDict({ copy: true });
+    expect(sd.state['0']!.step).toBe(2);
+    const edit = (f: (s: Record<string, unknown>) => void) => { const c = copySd(sd); f(c.state['0']!); return c; };
+    for (const bad of [-3, 1.5, Number.NaN, Infinity, -Infinity, '2', null]) {
+      expectRefused(adam, edit((s) => { s.step = bad; }), new RegExp(`state "step" of parameter 0 must be an integer ≥ 0, got ${bad === '2' ? '"2"' : String(bad)}`));
+    }
+    expectRefused(adam, edit((s) => { s.expAvg = 3; }), /state "expAvg" of parameter 0 is not a Tensor/);
+    expectRefused(adam, edit((s) => { s.expAvg = T([1, 2, 3], [3]); }), /state "expAvg" of parameter 0 has shape \[3\], the parameter has \[2\]/);
+    expectRefused(adam, edit((s) => { s.expAvgSq = T([1, 2], [1, 2]); }), /state "expAvgSq" of parameter 0 has shape \[1, 2\], the parameter has \[2\]/);
+    expectRefused(adam, edit((s) => { delete s.expAvgSq; }), /state of parameter 0 lacks "expAvgSq"/);
+    expectRefused(adam, edit((s) => { delete s.step; }), /state of parameter 0 lacks "step"/);
+    // An own key named __proto__ (as optim.load's null-prototype records can hold) is just unknown.
+    expectRefused(adam, edit((s) => { Object.defineProperty(s, '__proto__', { value: T([1, 2], [2]), enumerable: true }); }), /unknown entry "__proto__"/);
+    // A step of 0 is a valid counter; the next step then is the first (bias correction 1 − β).
+    const zero = edit((s) => { s.step = 0; });
+    adam.loadStateDict(zero);
+    expect(adam.stateDict().state['0']!.step).toBe(0);
+    // RMSprop's counter too; its optional buffers may be absent.
+    const rms = stepped(makers.RMSprop);
+    const rsd = copySd(rms.stateDict({ copy: true }));
+    rsd.state['0']!.step = -1;
+    expectRefused(rms, rsd, /state "step" of parameter 0 must be an integer ≥ 0, got -1/);
+    rsd.state['0']!.step = 2;
+    delete rsd.state['0']!.momentumBuffer;
+    rms.loadStateDict(rsd);
+    // State for a parameter index that no group has, and a malformed dict.
+    expectRefused(adam, { ...copySd(sd), state: { ...sd.state, 5: sd.state['0']! } }, /state refers to parameter "5", which no group contains/);
+    expectRefused(adam, { state: {} }, /expected \{ state, paramGroups \}/);
+    expectRefused(adam, { ...copySd(sd), extra: { x: 1 } }, /unexpected optimizer-wide state "x"/);
+  }));
+});
+
+describe.each(BACKEND_NAMES)('optimizer state files on %s', (name) => {
+  const on = useBackend(name);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lernen-optim-'));
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('optim.save → optim.load → loadStateDict continues training identically', () => {
+  it('optim.save → optim.load → loadStateDict continues training identically', on(() => {
     const make = () => new nn.Sequential(new nn.Linear(3, 4), new nn.ReLU(), new nn.Linear(4, 2));
     const x = T([0.1, 0.2, 0.3, -0.5, 0.4, 1], [2, 3]);
     const y = [1, 0];
@@ -308,7 +442,40 @@ describe('optimizer state files', () => {
     // A model file is not an optimizer file.
     expect(() => optim.load(path.join(dir, 'model.lernen'))).toThrow(StateFileError);
     expect(() => optim.load(path.join(dir, 'model.lernen'))).toThrow(/not an optimizer state file/);
-  });
+  }));
+
+  it('a corrupted or foreign optimizer file gives a clear error and leaves the optimizer unchanged', on(() => {
+    const f = path.join(dir, 'victim.lernen');
+    optim.save(stepped((ps) => new optim.Adam(ps, { lr: 0.02 })), f);
+    const good = fs.readFileSync(f);
+    const o = stepped((ps) => new optim.Adam(ps, { lr: 0.5 }));
+    const before = fingerprint(o);
+    const attempt = (bytes: Buffer, cls: typeof StateFileError | typeof OptimizerStateError, re: RegExp) => {
+      fs.writeFileSync(f, bytes);
+      let err: unknown;
+      try { o.loadStateDict(optim.load(f)); } catch (e) { err = e; }
+      expect(err).toBeInstanceOf(cls);
+      expect((err as Error).message).toMatch(re);
+      expect(fingerprint(o)).toBe(before);
+    };
+    const flipped = Buffer.from(good);
+    flipped[flipped.length - 3] ^= 0x10;
+    attempt(flipped, StateFileError, /victim\.lernen: payload checksum mismatch/);
+    attempt(good.subarray(0, good.length - 8), StateFileError, /victim\.lernen: .*truncated/);
+    // Valid checksums, bad content: caught by loadStateDict.
+    type Opt = { optimizer: { type: string; scalars: Record<string, Record<string, number>>; paramGroups: Array<Record<string, unknown>> } };
+    const meta = (h: Record<string, unknown>) => (h.meta as Opt).optimizer;
+    attempt(withHeader(good, (h) => { meta(h).scalars['0']!.step = -3; }), OptimizerStateError, /state "step" of parameter 0 must be an integer ≥ 0, got -3/);
+    attempt(withHeader(good, (h) => { meta(h).scalars['1']!.step = 2.5; }), OptimizerStateError, /state "step" of parameter 1 must be an integer ≥ 0, got 2\.5/);
+    attempt(withHeader(good, (h) => { meta(h).type = 'SGD'; }), OptimizerStateError, /the state was saved by "SGD", this optimizer is Adam/);
+    attempt(withHeader(good, (h) => { meta(h).paramGroups[0]!.momentum = 0.9; }), OptimizerStateError, /unknown: "momentum"/);
+    attempt(withHeader(good, (h) => { (h.tensors as Array<{ shape: number[] }>)[0]!.shape = [1, 2]; }), OptimizerStateError, /has shape \[1, 2\], the parameter has \[2\]/);
+    attempt(withHeader(good, (h) => { meta(h).type = 7 as never; }), StateFileError, /optimizer type 7 is not a string/);
+    // The good file still loads.
+    fs.writeFileSync(f, good);
+    o.loadStateDict(optim.load(f));
+    expect(o.paramGroups[0]!.lr).toBe(0.02);
+  }));
 });
 
 describe.each(BACKEND_NAMES)('lastStepNonFinite on %s', (name) => {
