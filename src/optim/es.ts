@@ -1,9 +1,9 @@
 import { backend } from '../backend';
 import { noGrad } from '../tensor/autograd';
-import { ValueError } from '../tensor/errors';
+import { ValueError, quote, quoteList } from '../tensor/errors';
 import { Generator, defaultGenerator } from '../tensor/random';
 import type { Tensor } from '../tensor/tensor';
-import { Optimizer, type Closure, type ParamGroup, type Params, checkNonNegative, invalid } from './optimizer';
+import { Optimizer, type Closure, type HyperValue, type ParamGroup, type Params, type StateSpec, checkNonNegative, invalid } from './optimizer';
 
 export interface OnePlusOneESOptions {
   /** Initial step size σ (default 0.01); adapted by the search itself. */
@@ -38,7 +38,9 @@ interface ESHyper { lr: number; successFactor: number; minStep: number }
  * The (1+1)-ES rule: with success factor a, σ ← a·σ on success and σ ← a^(−1/4)·σ on
  * failure, so σ is stable when one step in five succeeds (the 1/5th rule). The step size σ
  * lives in each group's `lr` (schedulers would override the adaptation; do not combine).
- * Gradients are ignored.
+ * Gradients are ignored. The state dict holds everything a resumed search needs to continue
+ * identically: σ and the initial step per group, primitive mode's directions, the step and
+ * success counts and the last accepted loss (the random generator is not part of it).
  *
  * ```ts
  * const es = new optim.OnePlusOneES(model.parameters(), { lr: 0.05 });
@@ -68,6 +70,38 @@ export class OnePlusOneES extends Optimizer<ESHyper> {
     super.addParamGroup(input);
     const g = this.paramGroups[this.paramGroups.length - 1]!;
     g.initialStep ??= g.lr;
+  }
+
+  protected override get stateType(): string { return 'OnePlusOneES'; }
+
+  protected override stateSpec(): StateSpec { return { direction: { kind: 'buffer' } }; }
+
+  /** The counters, the last accepted loss (reused when reevaluate is false) and the mode. */
+  protected override extraState(): Record<string, HyperValue> {
+    return { mode: this.mode, steps: this.steps, successes: this.successes, current: this._current ?? null };
+  }
+
+  /** A state without `extra` (written before lernen saved it) leaves the counters as they are. */
+  protected override restoreExtraState(extra: Record<string, unknown> | undefined): () => void {
+    if (extra === undefined) return () => {};
+    const { mode, steps, successes, current, ...rest } = extra;
+    if (Object.keys(rest).length) throw new ValueError(`unexpected optimizer-wide state ${quoteList(Object.keys(rest))}`);
+    if (mode !== this.mode) throw new ValueError(`the state was saved in ${quote(mode)} mode, this optimizer runs in ${quote(this.mode)} mode`);
+    const count = (name: string, v: unknown): number => {
+      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new ValueError(`${name} must be an integer ≥ 0, got ${quote(v)}`);
+      return v;
+    };
+    const n = count('steps', steps);
+    const k = count('successes', successes);
+    if (k > n) throw new ValueError(`successes (${k}) exceeds steps (${n})`);
+    if (current !== null && (typeof current !== 'number' || !Number.isFinite(current))) {
+      throw new ValueError(`current (the last accepted loss) must be a finite number or null, got ${quote(current)}`);
+    }
+    return () => {
+      this.steps = n;
+      this.successes = k;
+      this._current = current ?? undefined;
+    };
   }
 
   protected validateGroup(g: ParamGroup<ESHyper>): void {

@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as nn from '../../src/nn';
 import * as optim from '../../src/optim';
@@ -46,6 +49,110 @@ describe.each(BACKEND_NAMES)('OnePlusOneES on %s', (name) => {
     for (let i = 1; i < steps.length; i++) expect([steps[i - 1], steps[i - 1]! / 2, 1]).toContain(steps[i]);
     expect(steps.slice(0, 20).some((s, i) => i > 0 && s === steps[i - 1])).toBe(true);
     expect(() => es.step()).toThrow(/needs a closure/);
+  }));
+
+  it('primitive mode, step by step: a success moves θ by σ·d and keeps d; a failure restores θ, halves σ and reverses d', on(() => {
+    const p = T([0, 0], [2], true);
+    const es = new optim.OnePlusOneES([p], { lr: 2, mode: 'primitive', generator: new Generator(3), minStep: 1e-6 });
+    const f = () => (p.data[0]! - 0.3) ** 2 + (p.data[1]! + 0.2) ** 2;
+    let successes = 0;
+    let failures = 0;
+    for (let i = 0; i < 40; i++) {
+      const theta = arr(p);
+      const sigma = es.paramGroups[0]!.lr;
+      const before = f();
+      const dir = i === 0 ? null : arr(es.state.get(p)!.direction as Tensor);
+      es.step(f);
+      const d = arr(es.state.get(p)!.direction as Tensor);
+      if (es.paramGroups[0]!.lr === sigma) {
+        successes++;
+        // Accepted: θ + σ·d with the (unchanged) direction, and a lower loss.
+        if (dir) expect(d).toEqual(dir);
+        close(arr(p), theta.map((v, j) => v + sigma * d[j]!), 1e-6, 1e-7);
+        expect(f()).toBeLessThan(before);
+      } else {
+        failures++;
+        expect(es.paramGroups[0]!.lr).toBe(sigma / 2);
+        expect(arr(p)).toEqual(theta);
+        if (dir) expect(d).toEqual(dir.map((v) => -v));
+      }
+    }
+    expect(successes).toBeGreaterThan(2);
+    expect(failures).toBeGreaterThan(2);
+    expect(es.steps).toBe(40);
+    expect(es.successes).toBe(successes);
+  }));
+
+  it('stateDict → loadStateDict (and optim.save → optim.load) continues a search identically: σ, directions, counters and the cached loss', on(() => {
+    for (const mode of ['gaussian', 'primitive'] as const) {
+      let calls = 0;
+      const loss = (p: Tensor) => () => { calls++; return quadratic(p)(); };
+      const pa = T([0, 0, 0, 0, 0, 0], [6], true);
+      const ga = new Generator(8);
+      const a = new optim.OnePlusOneES([pa], { lr: 0.7, mode, reevaluate: false, generator: ga });
+      for (let i = 0; i < 15; i++) a.step(loss(pa));
+      const sd = a.stateDict({ copy: true });
+      expect(sd.type).toBe('OnePlusOneES');
+      expect(sd.extra).toEqual({ mode, steps: 15, successes: a.successes, current: expect.any(Number) });
+      expect(Object.keys(sd.state)).toEqual(mode === 'primitive' ? ['0'] : []);
+      // B: a fresh optimizer on a copy of θ, with a generator in the same position as A's.
+      const pb = T(arr(pa), [6], true);
+      const gb = new Generator(0);
+      gb.state.set(ga.state);
+      const b = new optim.OnePlusOneES([pb], { lr: 0.01, mode, reevaluate: false, generator: gb });
+      b.loadStateDict(sd);
+      expect(b.steps).toBe(15);
+      expect(b.successRate).toBe(a.successRate);
+      expect(b.paramGroups[0]!.lr).toBe(a.paramGroups[0]!.lr);
+      // The cached loss was restored: the next step evaluates the closure once, not twice.
+      calls = 0;
+      const la = a.step(loss(pa));
+      expect(calls).toBe(1);
+      const lb = b.step(loss(pb));
+      expect(calls).toBe(2);
+      expect(lb).toBe(la);
+      for (let i = 0; i < 15; i++) expect(b.step(loss(pb))).toBe(a.step(loss(pa)));
+      expect(arr(pb)).toEqual(arr(pa));
+      expect(b.stateDict()).toEqual(a.stateDict());
+    }
+    // Through a state file: the counters and the mode travel in the header.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lernen-es-'));
+    try {
+      const p = T([0, 0, 0, 0, 0, 0], [6], true);
+      const es = new optim.OnePlusOneES([p], { lr: 0.5, mode: 'primitive', generator: new Generator(2) });
+      for (let i = 0; i < 9; i++) es.step(quadratic(p));
+      const f = path.join(dir, 'es.lernen');
+      optim.save(es, f);
+      const back = new optim.OnePlusOneES([T(arr(p), [6], true)], { mode: 'primitive' });
+      back.loadStateDict(optim.load(f));
+      expect(back.stateDict()).toEqual(es.stateDict());
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }));
+
+  it('loadStateDict refuses bad optimizer-wide state and another mode, changing nothing', on(() => {
+    const p = T([0, 0, 0, 0, 0, 0], [6], true);
+    const es = new optim.OnePlusOneES([p], { lr: 0.5, generator: new Generator(1) });
+    for (let i = 0; i < 5; i++) es.step(quadratic(p));
+    const sd = es.stateDict({ copy: true });
+    const before = JSON.stringify({ sd: es.stateDict(), steps: es.steps, successes: es.successes });
+    const refuse = (extra: Record<string, unknown>, re: RegExp) => {
+      expect(() => es.loadStateDict({ ...sd, extra: { ...sd.extra, ...extra } as never })).toThrow(re);
+      expect(JSON.stringify({ sd: es.stateDict(), steps: es.steps, successes: es.successes })).toBe(before);
+    };
+    refuse({ mode: 'primitive' }, /the state was saved in "primitive" mode, this optimizer runs in "gaussian" mode/);
+    refuse({ steps: -3 }, /steps must be an integer ≥ 0, got -3/);
+    refuse({ steps: 2.5 }, /steps must be an integer ≥ 0, got 2\.5/);
+    refuse({ successes: Number.NaN }, /successes must be an integer ≥ 0, got NaN/);
+    refuse({ successes: 6 }, /successes \(6\) exceeds steps \(5\)/);
+    refuse({ current: Infinity }, /current \(the last accepted loss\) must be a finite number or null, got Infinity/);
+    refuse({ seed: 1 }, /unexpected optimizer-wide state "seed"/);
+    expect(() => es.loadStateDict({ ...sd, extra: [1] as never })).toThrow(/"extra" is not an object/);
+    // A state without extra (an older file) keeps the counters.
+    const { extra: _dropped, ...old } = sd;
+    es.loadStateDict(old);
+    expect(es.steps).toBe(5);
   }));
 
   it('trains a tiny classifier with the same interface as SGD', on(() => {
