@@ -14,18 +14,25 @@ import { BACKEND_NAMES, T, arr, close, useBackend } from '../nn/util';
 const THETA0 = [0.5, -1.25, 2, 0.1];
 const GRADS = [[0.3, -0.2, 1.5, 0], [-0.1, 0.4, 0.5, -2], [0.25, 0.25, -1, 0.5], [1, -1, 0.125, 0.75]];
 
-/** Runs `opt` over the fixed gradient sequence; returns θ after each step. */
-function run(make: (p: Tensor) => optim.Optimizer<{ lr: number }>, steps = GRADS.length): number[][] {
-  const p = T(THETA0, [2, 2], true);
-  const opt = make(p);
-  const out: number[][] = [];
+/**
+ * Runs the optimizer `make` builds over `count` parameters, each starting at THETA0 and given
+ * the fixed gradient sequence; returns each parameter's θ after each step.
+ */
+function runParams(make: (ps: Tensor[]) => optim.Optimizer<{ lr: number }>, count: number, steps = GRADS.length): number[][][] {
+  const ps = Array.from({ length: count }, () => T(THETA0, [2, 2], true));
+  const opt = make(ps);
+  const out: number[][][] = ps.map(() => []);
   for (let t = 0; t < steps; t++) {
-    p.grad = T(GRADS[t]!, [2, 2]);
+    for (const p of ps) p.grad = T(GRADS[t]!, [2, 2]);
     opt.step();
-    out.push(arr(p));
+    ps.forEach((p, i) => out[i]!.push(arr(p)));
   }
   return out;
 }
+
+/** Runs `opt` over the fixed gradient sequence; returns θ after each step. */
+const run = (make: (p: Tensor) => optim.Optimizer<{ lr: number }>, steps = GRADS.length): number[][] =>
+  runParams((ps) => make(ps[0]!), 1, steps)[0]!;
 
 interface SgdRef { lr: number; momentum?: number; dampening?: number; nesterov?: boolean; weightDecay?: number }
 /** PyTorch SGD's documented update, in float64. */
@@ -108,6 +115,13 @@ const expectSteps = (got: number[][], want: number[][], rtol = 2e-5, atol = 1e-6
   });
 };
 
+/** Everything an optimizer would save (type, hyperparameters, buffers, counters, extra) as text, keys sorted. */
+const fingerprint = (o: optim.Optimizer<{ lr: number }>): string => JSON.stringify(o.stateDict(), (_k, v: unknown) => {
+  if (v instanceof Tensor) return { shape: v.shape, data: Array.from(v.data) };
+  if (typeof v === 'object' && v !== null && !Array.isArray(v)) return Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1)));
+  return v;
+});
+
 describe.each(BACKEND_NAMES)('optimizer updates on %s', (name) => {
   const on = useBackend(name);
 
@@ -183,25 +197,57 @@ describe.each(BACKEND_NAMES)('optimizer updates on %s', (name) => {
     expect(() => opt.addParamGroup({ params: [a] })).toThrow('some parameters appear in more than one parameter group');
   }));
 
+  it('param groups with their own lr and weightDecay: SGD, Adam, AdamW and RMSprop follow the equations per group', on(() => {
+    const cases: Array<[string, (ps: Tensor[]) => optim.Optimizer<{ lr: number }>, number[][], number[][]]> = [
+      ['SGD', (ps) => new optim.SGD([{ params: [ps[0]!] }, { params: [ps[1]!], lr: 0.02, weightDecay: 0.3 }], { lr: 0.1, momentum: 0.9 }),
+        sgdRef({ lr: 0.1, momentum: 0.9 }), sgdRef({ lr: 0.02, momentum: 0.9, weightDecay: 0.3 })],
+      ['Adam', (ps) => new optim.Adam([{ params: [ps[0]!] }, { params: [ps[1]!], lr: 0.01, weightDecay: 0.3 }], { lr: 0.1, betas: [0.8, 0.99] }),
+        adamRef({ lr: 0.1, betas: [0.8, 0.99] }), adamRef({ lr: 0.01, betas: [0.8, 0.99], weightDecay: 0.3 })],
+      // AdamW's default weightDecay 1e-2 applies to the first group; the second decays 0.5, decoupled.
+      ['AdamW', (ps) => new optim.AdamW([{ params: [ps[0]!] }, { params: [ps[1]!], lr: 0.02, weightDecay: 0.5 }], { lr: 0.1 }),
+        adamRef({ lr: 0.1, weightDecay: 1e-2, decoupled: true }), adamRef({ lr: 0.02, weightDecay: 0.5, decoupled: true })],
+      ['RMSprop', (ps) => new optim.RMSprop([{ params: [ps[0]!] }, { params: [ps[1]!], lr: 0.001, weightDecay: 0.1, centered: true }], { lr: 0.01, momentum: 0.5 }),
+        rmsRef({ lr: 0.01, momentum: 0.5 }), rmsRef({ lr: 0.001, momentum: 0.5, weightDecay: 0.1, centered: true })],
+    ];
+    for (const [label, make, want0, want1] of cases) {
+      const [got0, got1] = runParams(make, 2);
+      try {
+        expectSteps(got0!, want0, 5e-5);
+        expectSteps(got1!, want1, 5e-5);
+      } catch (e) {
+        throw new Error(`${label}: ${(e as Error).message}`);
+      }
+      // The two groups really differ (the test would pass trivially otherwise).
+      expect(got0![3]).not.toEqual(got1![3]);
+    }
+  }));
+
   it('state round trip: stateDict → loadStateDict continues exactly like the original', on(() => {
     for (const make of [
       (ps: Tensor[]) => new optim.SGD(ps, { lr: 0.1, momentum: 0.9 }),
       (ps: Tensor[]) => new optim.Adam(ps, { lr: 0.05 }),
+      (ps: Tensor[]) => new optim.AdamW(ps, { lr: 0.05, weightDecay: 0.2 }),
       (ps: Tensor[]) => new optim.RMSprop(ps, { centered: true, momentum: 0.5 }),
     ]) {
       const pa = T(THETA0, [4], true);
       const oa = make([pa]);
       for (let t = 0; t < 2; t++) { pa.grad = T(GRADS[t]!, [4]); oa.step(); }
+      // B from the state dict, C through the state-file bytes (optim.save's encoding).
       const pb = T(arr(pa), [4], true);
       const ob = make([pb]);
       ob.loadStateDict(oa.stateDict({ copy: true }));
+      const pc = T(arr(pa), [4], true);
+      const oc = make([pc]);
+      oc.loadStateDict(optim.decodeOptimizerState(optim.encodeOptimizerState(oa)));
       for (let t = 2; t < 4; t++) {
-        pa.grad = T(GRADS[t]!, [4]);
-        pb.grad = T(GRADS[t]!, [4]);
-        oa.step();
-        ob.step();
+        for (const [p, o] of [[pa, oa], [pb, ob], [pc, oc]] as const) {
+          p.grad = T(GRADS[t]!, [4]);
+          o.step();
+        }
       }
-      expect(arr(pb)).toEqual(arr(pa));
+      expect(arr(pb), oa.constructor.name).toEqual(arr(pa));
+      expect(arr(pc), oa.constructor.name).toEqual(arr(pa));
+      expect(fingerprint(oc)).toBe(fingerprint(oa));
     }
   }));
 });
@@ -274,10 +320,6 @@ describe('optimizer validation and state errors', () => {
     expect(ok.state.size).toBe(2);
   });
 });
-
-/** Everything an optimizer would save (types, hyperparameters, buffers, counters, extra) as text. */
-const fingerprint = (o: optim.Optimizer<{ lr: number }>): string =>
-  JSON.stringify(o.stateDict(), (_k, v: unknown) => (v instanceof Tensor ? { shape: v.shape, data: Array.from(v.data) } : v));
 
 /** Two parameters ([2] and [1]) and an optimizer made by `make` after two steps with fixed gradients. */
 function stepped<O extends optim.Optimizer<{ lr: number }>>(make: (ps: Tensor[]) => O): O {
