@@ -3,11 +3,71 @@ import {
   LOSSES, crossEntropy, huberLoss, l1Loss, l1Penalty, l2Penalty, mseLoss, nllLoss, oneHot, smoothL1Loss,
 } from '../../src/loss';
 import * as nn from '../../src/nn';
+import type { Reduction } from '../../src/loss';
 import type { Tensor } from '../../src/tensor/tensor';
 import { gradcheck, randT } from '../helpers/gradcheck';
 import { BACKEND_NAMES, T, arr, close, useBackend } from '../nn/util';
 
 const logSumExp = (v: number[]) => Math.log(v.reduce((s, x) => s + Math.exp(x), 0));
+
+/** A loss's per-element values and vector–Jacobian product, in float64, from its formula. */
+interface LossRef {
+  name: string;
+  fn: (x: Tensor, reduction: Reduction) => Tensor;
+  /** Per-element losses of input x (flat). */
+  per: (x: Float32Array) => number[];
+  /** ∂/∂x of Σ_i g_i·per_i. */
+  vjp: (x: Float32Array, g: number[]) => number[];
+}
+
+const N = 3;
+const C = 4;
+const softmaxRow = (x: Float32Array, i: number) => {
+  const row = Array.from(x.subarray(i * C, i * C + C));
+  const lse = logSumExp(row);
+  return { row, lse, p: row.map((v) => Math.exp(v - lse)) };
+};
+
+/** The built-in losses on [3, 4] inputs: class targets for crossEntropy/nllLoss, a tensor otherwise. */
+function lossTable(): LossRef[] {
+  const labels = [2, 0, 3];
+  const y = randT([N, C], 52, { lo: -2, hi: 2, grad: false });
+  const elementwise = (name: string, fn: (x: Tensor, r: Reduction) => Tensor, f: (d: number) => number, df: (d: number) => number): LossRef => ({
+    name, fn,
+    per: (x) => Array.from(x, (v, i) => f(v - y.data[i]!)),
+    vjp: (x, g) => Array.from(x, (v, i) => g[i]! * df(v - y.data[i]!)),
+  });
+  const sign = Math.sign;
+  const sl1 = (b: number) => [(d: number) => (Math.abs(d) < b ? 0.5 * d * d / b : Math.abs(d) - 0.5 * b), (d: number) => (Math.abs(d) < b ? d / b : sign(d))] as const;
+  return [
+    {
+      name: 'crossEntropy',
+      fn: (x, reduction) => crossEntropy(x, labels, { reduction }),
+      per: (x) => labels.map((t, i) => { const s = softmaxRow(x, i); return s.lse - s.row[t]!; }),
+      vjp: (x, g) => labels.flatMap((t, i) => softmaxRow(x, i).p.map((p, c) => g[i]! * (p - (c === t ? 1 : 0)))),
+    },
+    {
+      name: 'crossEntropy (labelSmoothing 0.2)',
+      fn: (x, reduction) => crossEntropy(x, labels, { reduction, labelSmoothing: 0.2 }),
+      per: (x) => labels.map((t, i) => { const s = softmaxRow(x, i); return s.row.reduce((a, v, c) => a - ((c === t ? 0.8 : 0) + 0.05) * (v - s.lse), 0); }),
+      // ∂/∂x_c = p_c − q_c with q = 0.8·onehot + 0.2/C
+      vjp: (x, g) => labels.flatMap((t, i) => softmaxRow(x, i).p.map((p, c) => g[i]! * (p - (c === t ? 0.8 : 0) - 0.05))),
+    },
+    {
+      name: 'nllLoss',
+      fn: (x, reduction) => nllLoss(x, labels, { reduction }),
+      per: (x) => labels.map((t, i) => -x[i * C + t]!),
+      vjp: (_x, g) => labels.flatMap((t, i) => Array.from({ length: C }, (_, c) => (c === t ? -g[i]! : 0))),
+    },
+    elementwise('mseLoss', (x, reduction) => mseLoss(x, y, { reduction }), (d) => d * d, (d) => 2 * d),
+    elementwise('l1Loss', (x, reduction) => l1Loss(x, y, { reduction }), Math.abs, sign),
+    elementwise('smoothL1Loss', (x, reduction) => smoothL1Loss(x, y, { reduction }), ...sl1(1)),
+    elementwise('smoothL1Loss (beta 0.5)', (x, reduction) => smoothL1Loss(x, y, { reduction, beta: 0.5 }), ...sl1(0.5)),
+    elementwise('smoothL1Loss (beta 0)', (x, reduction) => smoothL1Loss(x, y, { reduction, beta: 0 }), Math.abs, sign),
+    elementwise('huberLoss (delta 1.5)', (x, reduction) => huberLoss(x, y, { reduction, delta: 1.5 }),
+      (d) => (Math.abs(d) < 1.5 ? 0.5 * d * d : 1.5 * (Math.abs(d) - 0.75)), (d) => (Math.abs(d) < 1.5 ? d : 1.5 * sign(d))),
+  ];
+}
 
 describe.each(BACKEND_NAMES)('losses on %s', (name) => {
   const on = useBackend(name);
@@ -103,6 +163,38 @@ describe.each(BACKEND_NAMES)('losses on %s', (name) => {
     gradcheck((p, q) => huberLoss(p!, q!, { delta: 1, reduction: 'sum' }), [a, b], { skip: nearKink });
     expect(() => smoothL1Loss(x, z, { beta: -1 })).toThrow(/beta must be a finite number ≥ 0, got -1/);
     expect(() => huberLoss(x, z, { delta: 0 })).toThrow(/delta must be/);
+  }));
+
+  it('every loss × every reduction: none = the formula per element, sum = Σ, mean = Σ/n, with the matching gradients', on(() => {
+    for (const l of lossTable()) {
+      const x0 = randT([N, C], 51, { lo: -2, hi: 2 });
+      const per = l.per(x0.data);
+      const n = per.length;
+      for (const reduction of ['none', 'sum', 'mean'] as const) {
+        const label = `${l.name}, reduction '${reduction}'`;
+        const x = T(arr(x0), [N, C], true);
+        const out = l.fn(x, reduction);
+        // Upstream gradient: 1, 2, … for 'none'; the scalar's seed 1 for 'sum' and 'mean'.
+        let g: number[];
+        if (reduction === 'none') {
+          expect(out.shape, label).toEqual(n === N ? [N] : [N, C]);
+          close(arr(out), per, 1e-5, 1e-6);
+          g = per.map((_, i) => i + 1);
+          out.mul(T(g, out.shape as number[])).sum().backward();
+        } else {
+          expect(out.shape, label).toEqual([]);
+          const total = per.reduce((a, v) => a + v, 0);
+          expect(Math.abs(out.item() - (reduction === 'sum' ? total : total / n)), label).toBeLessThan(1e-5 * Math.max(1, Math.abs(total)));
+          g = new Array<number>(n).fill(reduction === 'sum' ? 1 : 1 / n);
+          out.backward();
+        }
+        try {
+          close(arr(x.grad!), l.vjp(x0.data, g), 1e-5, 1e-6);
+        } catch (e) {
+          throw new Error(`${label}: ${(e as Error).message}`);
+        }
+      }
+    }
   }));
 
   it('oneHot encodes labels and validates them', on(() => {
