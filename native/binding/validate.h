@@ -297,13 +297,19 @@ class Args {
     if (__builtin_add_overflow(a, b, &r)) rangeError(std::string(expr) + " overflows 64-bit integers");
     return r;
   }
-  /** The buffer holds at least `required` elements (an absent optional buffer needs none). */
+  /**
+   * The buffer holds at least `required` elements (an absent optional buffer needs none).
+   * `expr` says where the count comes from ("m·k"); a plain number ("4") or "" is not repeated
+   * in the message (as checkTyped in src/backend/validate.ts).
+   */
   template <class T>
   void need(const Buf<T>& b, i64 required, const char* expr) const {
     if (!b.present && required == 0) return;
     if (static_cast<std::uint64_t>(required) > b.length) {
+      const std::string count = formatInt(required);
+      const std::string what = expr[0] == '\0' || count == expr ? count : expr + (" = " + count);
       rangeError("buffer " + std::string(b.name) + " has " + std::to_string(b.length) +
-                 " elements but " + expr + " = " + formatInt(required) + " are required");
+                 " elements but " + what + " are required");
     }
   }
 

@@ -265,6 +265,29 @@ export const SPECS: Spec[] = [
 /** Entry points that return a count (the optimizer steps: how many non-finite values they wrote). */
 export const COUNTS: ReadonlySet<string> = new Set(['sgdStep', 'adamStep', 'rmspropStep']);
 
+type TypedCtor = Float32ArrayConstructor | Int32ArrayConstructor | Uint32ArrayConstructor | Uint8ArrayConstructor;
+
+/** The typed array an argument of `kind` takes (Float32Array for the non-buffer kinds). */
+export function typedCtorOf(kind: Kind): TypedCtor {
+  switch (kind) {
+    case 'i32': case 'i32?': return Int32Array;
+    case 'u8': return Uint8Array;
+    case 'state': return Uint32Array;
+    default: return Float32Array;
+  }
+}
+
+/**
+ * A typed array of `n` elements whose ArrayBuffer has been transferred away (detached): the
+ * right element type, but it now has 0 elements and no memory behind it.
+ */
+export function detached<C extends TypedCtor>(ctor: C, n: number): InstanceType<C> {
+  const ab = new ArrayBuffer(ctor.BYTES_PER_ELEMENT * n);
+  const v = new ctor(ab) as InstanceType<C>;
+  structuredClone(ab, { transfer: [ab] });
+  return v;
+}
+
 // Values that are wrong for every argument of a kind (given valid sizes ≥ 1 elsewhere).
 export function badValues(kind: Kind, valid: unknown): unknown[] {
   const len = (valid as { length?: number } | null)?.length ?? 1;
@@ -274,18 +297,18 @@ export function badValues(kind: Kind, valid: unknown): unknown[] {
     case 'f32':
     case 'f32?': {
       const v: unknown[] = [3, [1, 2, 3], new Float64Array(len), new Int32Array(len),
-        new Uint8Array(4 * len), new Float32Array(0), new ArrayBuffer(4 * len), ...common];
+        new Uint8Array(4 * len), new Float32Array(0), detached(Float32Array, len), new ArrayBuffer(4 * len), ...common];
       return kind === 'f32' ? [undefined, null, ...v] : v;
     }
     case 'i32':
     case 'i32?': {
-      const v: unknown[] = [new Float32Array(len), new Uint32Array(len), new Int32Array(0), [0], 1, ...common];
+      const v: unknown[] = [new Float32Array(len), new Uint32Array(len), new Int32Array(0), detached(Int32Array, len), [0], 1, ...common];
       return kind === 'i32' ? [undefined, null, ...v] : v;
     }
     case 'u8':
-      return [new Float32Array(len), new Int8Array(len), new Uint8ClampedArray(len), [0], 1, undefined, null, ...common];
+      return [new Float32Array(len), new Int8Array(len), new Uint8ClampedArray(len), detached(Uint8Array, Math.max(len, 1)), [0], 1, undefined, null, ...common];
     case 'state':
-      return [new Uint32Array(4), new Uint32Array(3), Int32Array.from([1, 2, 3, 4]), new Float32Array(4), undefined, null, [1, 2, 3, 4]];
+      return [new Uint32Array(4), new Uint32Array(3), detached(Uint32Array, 4), Int32Array.from([1, 2, 3, 4]), new Float32Array(4), undefined, null, [1, 2, 3, 4]];
     case 'size':
       return [-1, 1.5, NaN, Infinity, -Infinity, 2 ** 53, 2 ** 64, '3', undefined, null, true, -0.5];
     case 'num':

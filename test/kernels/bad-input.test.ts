@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/backend/backend';
 import { BACKENDS } from '../helpers/backends';
+import { detached } from '../helpers/native-specs';
 
 const EACH = BACKENDS.map((b) => [b.name, b] as const);
 
@@ -307,7 +308,29 @@ function snapshot(args: unknown[]): [ArrayBufferView, number[]][] {
     .map((a) => [a, Array.from(a as unknown as ArrayLike<number>)]);
 }
 
+/**
+ * A detached typed array of the right element type passes the type check and reads as empty:
+ * the message is the length message, word for word the same on every backend (a count that is
+ * a plain number, such as the RNG state's 4 words, is not written as "4 = 4").
+ */
+const DETACHED: Array<[keyof Backend, () => unknown[], string]> = [
+  ['unary', () => ['neg', 4, detached(Float32Array, 4), F(4)], 'unary: buffer x has 0 elements but n = 4 are required'],
+  ['randUniform', () => [detached(Uint32Array, 4), F(4), 4, 0, 1], 'randUniform: buffer state has 0 elements but 4 are required'],
+  ['dropout', () => [detached(Uint32Array, 4), F(4), 4, 0.5, F(4), F(4)], 'dropout: buffer state has 0 elements but 4 are required'],
+  ['softmaxCrossEntropy', () => [F(6), detached(Int32Array, 2), 2, 3, 0, F(2), F(6)], 'softmaxCrossEntropy: buffer targets has 0 elements but n = 2 are required'],
+  ['maxPool2dBackward', () => [F(4), detached(Int32Array, 4), 1, 1, 4, 4, 2, 2, F(16)], 'maxPool2dBackward: buffer idx has 0 elements but n·c·oh·ow = 4 are required'],
+  ['gatherBytes', () => [detached(Uint8Array, 8), I(1), 1, 4, 0, 4, 1, 0, F(4)], 'gatherBytes: indices[0] = 0 is out of range [0, 0) (src holds 0 records of stride 4)'],
+];
+
 describe.each(EACH)('bad inputs on %s', (_name, be) => {
+  it.each(DETACHED.map(([k, args, msg]) => [k, args, msg] as const))('%s: a detached typed array of the right type reads as empty', (kernel, args, msg) => {
+    const fn = (be as unknown as Record<string, (...a: unknown[]) => void>)[kernel]!;
+    let err: unknown;
+    try { fn.apply(be, args()); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toBe(msg);
+  });
+
   it('the table covers every kernel', () => {
     const kernels = Object.keys(be).filter((k) => typeof (be as unknown as Record<string, unknown>)[k] === 'function' && k !== 'getNumThreads');
     const covered = new Set(cases.map((c) => c.kernel));
