@@ -20,7 +20,7 @@ export * as optim from './optim';
 export * as data from './data';
 /** fit(), evaluate(), History, callbacks, diagnose(), plots, preset networks. */
 export * as train from './train';
-export { fit, evaluate } from './train/fit';
+export { fit, evaluate, evaluateAsync } from './train/fit';
 export { diagnose } from './train/diagnose';
 /** Hyperparameter search: spaces, samplers, pruners, budgets, studies in SQLite/PostgreSQL, workers. */
 export * as search from './search';

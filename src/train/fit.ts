@@ -167,33 +167,82 @@ function correct(out: Tensor, y: Int32Array): number {
   return k;
 }
 
+const tick = () => new Promise<void>((r) => setImmediate(r));
+
+/** Mean loss and accuracy over a validation or test set, and how many samples they cover. */
+export interface EvalResult {
+  loss: number;
+  accuracy: number;
+  samples: number;
+}
+
+export interface EvaluateAsyncOptions {
+  /** Stops after the batch in progress when aborted (the result then has `aborted: true`). */
+  signal?: AbortSignal;
+  /** Yield to the event loop every N batches (default 1). */
+  yieldEvery?: number;
+}
+
 /**
- * Mean loss and accuracy of `model` over `data`, in eval mode without recording gradients.
- * The model's previous train/eval mode is restored afterwards.
+ * One pass over `data` in eval mode without recording gradients, adding each batch's loss,
+ * correct predictions and size to `acc`; it yields after every batch. The model's previous
+ * train/eval mode is restored when the pass ends or is abandoned (return()).
  */
-export function evaluate(model: TrainableModel & { training?: boolean }, data: BatchSource, loss?: LossFn | LossName): { loss: number; accuracy: number; samples: number } {
-  const lossFn = resolveLoss(loss);
+function* evalPass(model: TrainableModel & { training?: boolean }, data: BatchSource, lossFn: LossFn,
+  acc: { total: number; right: number; n: number }): Generator<void, void, void> {
   const wasTraining = model.training ?? false;
   model.eval();
-  let total = 0;
-  let right = 0;
-  let n = 0;
   try {
-    noGrad(() => {
-      for (const { x, y } of epochOf(data)) {
+    for (const { x, y } of epochOf(data)) {
+      noGrad(() => {
         const out = model.forward(x);
-        total += lossFn(out, y).item() * y.length;
-        right += correct(out, y);
-        n += y.length;
-      }
-    });
+        acc.total += lossFn(out, y).item() * y.length;
+        acc.right += correct(out, y);
+        acc.n += y.length;
+      });
+      yield;
+    }
   } finally {
     if (wasTraining) model.train();
   }
-  return { loss: n ? total / n : NaN, accuracy: n ? right / n : NaN, samples: n };
 }
 
-const tick = () => new Promise<void>((r) => setImmediate(r));
+function evalResult(acc: { total: number; right: number; n: number }): EvalResult {
+  return { loss: acc.n ? acc.total / acc.n : NaN, accuracy: acc.n ? acc.right / acc.n : NaN, samples: acc.n };
+}
+
+/**
+ * Mean loss and accuracy of `model` over `data`, in eval mode without recording gradients.
+ * The model's previous train/eval mode is restored afterwards. Synchronous: it holds the event
+ * loop for the whole pass (in a server, use evaluateAsync).
+ */
+export function evaluate(model: TrainableModel & { training?: boolean }, data: BatchSource, loss?: LossFn | LossName): EvalResult {
+  const acc = { total: 0, right: 0, n: 0 };
+  for (const _ of evalPass(model, data, resolveLoss(loss), acc));
+  return evalResult(acc);
+}
+
+/**
+ * evaluate() for servers: yields to the event loop between batches (as fit() does) and, when
+ * `signal` aborts, stops after the batch in progress with the mean over the batches done and
+ * `aborted: true`. fit() validates this way. The model's train/eval mode is restored either way.
+ */
+export async function evaluateAsync(model: TrainableModel & { training?: boolean }, data: BatchSource, loss?: LossFn | LossName,
+  opts: EvaluateAsyncOptions = {}): Promise<EvalResult & { aborted: boolean }> {
+  const lossFn = resolveLoss(loss);
+  const yieldEvery = Math.max(1, opts.yieldEvery ?? 1);
+  const acc = { total: 0, right: 0, n: 0 };
+  let aborted = opts.signal?.aborted ?? false;
+  let batch = 0;
+  if (!aborted) {
+    for (const _ of evalPass(model, data, lossFn, acc)) {
+      if (++batch % yieldEvery === 0) await tick();
+      // Checked before the next batch is pulled: an abort stops within one batch.
+      if (opts.signal?.aborted) { aborted = true; break; }
+    }
+  }
+  return { ...evalResult(acc), aborted };
+}
 
 function weightPenalty(params: Tensor[], l1: number, l2: number): Tensor | null {
   let pen: Tensor | null = null;
@@ -251,9 +300,11 @@ function checkInput(x: Tensor, epoch: number, step: number, lr: number): void {
 /**
  * Trains `model` on `opts.train` for `opts.epochs` epochs and returns the learning curves.
  *
- * Async: yields to the event loop between batches, so a server stays responsive. Stops cleanly
- * (returning what it has, with `history.stopReason` set) when `signal` aborts, when
- * `timeBudgetMs` is spent, or when a callback sets `ctx.stop`. Calls `model.train()` before
+ * Async: yields to the event loop between batches, validation batches included, so a server
+ * stays responsive. Stops cleanly (returning what it has, with `history.stopReason` set) when
+ * `signal` aborts (checked before every training and validation batch; an epoch whose validation
+ * was cut short records NaN val scores), when `timeBudgetMs` is spent, or when a callback sets
+ * `ctx.stop`. Calls `model.train()` before
  * training batches and evaluates validation data in eval mode without gradients. A NaN or
  * infinite input, loss, gradient or parameter throws a DivergenceError naming the epoch, step,
  * learning rate and (for gradients and parameters) the parameter and its layer.
@@ -344,7 +395,12 @@ export async function fit(model: TrainableModel, opts: FitOptions): Promise<Hist
       }
       if (seen === 0) break;
       let val = { loss: NaN, accuracy: NaN };
-      if (opts.val && !(ctx.stop === 'aborted')) val = evaluate(model, opts.val, lossFn);
+      if (opts.val && !(ctx.stop === 'aborted')) {
+        // Yields between validation batches too; an abort here leaves the epoch without a val score.
+        const r = await evaluateAsync(model, opts.val, lossFn, { signal: opts.signal, yieldEvery });
+        if (r.aborted) ctx.stop = 'aborted';
+        else val = r;
+      }
       const rec: EpochRecord = {
         epoch,
         trainLoss: lossSum / seen,

@@ -5,7 +5,7 @@ import { linear } from '../../src/tensor/functional';
 import { Tensor } from '../../src/tensor/tensor';
 import { earlyStopping, lambdaCallback, progress } from '../../src/train/callbacks';
 import { diagnose } from '../../src/train/diagnose';
-import { DivergenceError, evaluate, fit, type Batch, type BatchSource } from '../../src/train/fit';
+import { DivergenceError, evaluate, evaluateAsync, fit, type Batch, type BatchSource } from '../../src/train/fit';
 import { History } from '../../src/train/history';
 import { htmlReport, learningCurvesSvg } from '../../src/train/plot';
 import '../helpers/backends';
@@ -82,6 +82,30 @@ describe('fit', () => {
     await fit(model, { train: blobs(64, 32, 1), val: blobs(32, 32, 2), optimizer: new PlainSGD(model.parameters(), 0.1), epochs: 1 });
     expect(model.modes).toEqual(['train:grad', 'train:grad', 'eval:nograd']);
     expect(model.training).toBe(true);
+  });
+
+  it('evaluateAsync: the same scores as evaluate, yielding between batches; an abort stops it after the batch in progress', async () => {
+    const model = new Softmax2(2, 4);
+    const data = blobs(320, 32, 4);
+    const sync = evaluate(model, data);
+    let ticks = 0;
+    const timer = setInterval(() => { ticks++; }, 0);
+    const passes: number[] = [];
+    const counted: BatchSource = { *[Symbol.iterator]() { for (const b of data) { passes.push(ticks); const t = Date.now(); while (Date.now() - t < 2); yield b; } } };
+    const r = await evaluateAsync(model, counted);
+    expect(r).toEqual({ ...sync, aborted: false });
+    // The timer ran between batches: the tick count grew along the pass.
+    expect(passes.at(-1)! - passes[0]!).toBeGreaterThanOrEqual(passes.length / 2);
+    const ac = new AbortController();
+    let n = 0;
+    const aborting: BatchSource = { *[Symbol.iterator]() { for (const b of data) { if (++n === 3) ac.abort(); yield b; } } };
+    model.modes.length = 0;
+    const cut = await evaluateAsync(model, aborting, undefined, { signal: ac.signal });
+    clearInterval(timer);
+    expect(cut.aborted).toBe(true);
+    expect([n, cut.samples, model.modes.length]).toEqual([3, 96, 3]);
+    expect(model.training).toBe(true);
+    expect((await evaluateAsync(model, data, undefined, { signal: ac.signal })).samples).toBe(0);
   });
 
   it('supports the named losses mse and l1 and custom loss functions', async () => {
