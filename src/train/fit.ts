@@ -1,10 +1,12 @@
-import { backend } from '../backend';
 import { countsNonFinite } from '../optim/optimizer';
 import { noGrad } from '../tensor/autograd';
 import { LernenError } from '../tensor/errors';
 import { softmaxCrossEntropy } from '../tensor/functional';
 import { Tensor } from '../tensor/tensor';
 import { History, type EpochRecord, type StopReason } from './history';
+import { checkInput, checkTensors, lossDivergence, parameterSites } from './numerics';
+
+export { DivergenceError, type DivergenceSite } from './numerics';
 
 /** One mini-batch: inputs and integer class labels. */
 export interface Batch {
@@ -117,21 +119,6 @@ export interface FitOptions {
 }
 
 export type LossName = 'cross-entropy' | 'mse' | 'l1';
-
-/** Where a non-finite value was found, and in which parameter and layer (e.g. "1.weight", "1: Linear"). */
-export interface DivergenceSite {
-  where: 'input' | 'loss' | 'gradient' | 'parameter';
-  parameter?: string;
-  layer?: string;
-}
-
-/** Thrown when an input, the loss, a gradient or a parameter becomes NaN or infinite. */
-export class DivergenceError extends LernenError {
-  constructor(message: string, readonly epoch: number, readonly step: number, readonly lr: number,
-    readonly site: DivergenceSite = { where: 'loss' }) {
-    super(message);
-  }
-}
 
 function oneHotTensor(y: Int32Array, classes: number): Tensor {
   const d = new Float32Array(y.length * classes);
@@ -254,49 +241,6 @@ function weightPenalty(params: Tensor[], l1: number, l2: number): Tensor | null 
   return pen;
 }
 
-const sumOut = new Float32Array(1);
-/** Index of the first NaN/±Inf in `d`, or -1. One vectorised pass; scans only on failure. */
-function firstNonFinite(d: Float32Array): number {
-  if (d.length === 0) return -1;
-  // The sum is finite iff no element is NaN or ±Inf (barring float overflow of the sum itself,
-  // which the scan then resolves).
-  backend().reduce('sum', d, 1, d.length, 1, sumOut);
-  if (Number.isFinite(sumOut[0]!)) return -1;
-  for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i]!)) return i;
-  return -1;
-}
-
-/** [parameter name, layer description ("1: Linear"), tensor] for every parameter. */
-function parameterSites(model: TrainableModel): Array<[string, string | undefined, Tensor]> {
-  const named = model.namedParameters ? model.namedParameters() : model.parameters().map((p, i) => [`parameter ${i}`, p] as [string, Tensor]);
-  const mods = (model as { namedModules?(): Array<[string, object]> }).namedModules?.() ?? [];
-  const layer = new Map(mods.map(([n, m]) => [n, `${n === '' ? 'the model' : n}: ${m.constructor.name}`]));
-  return named.map(([name, p]) => [name, layer.get(name.includes('.') ? name.slice(0, name.lastIndexOf('.')) : ''), p]);
-}
-
-function checkTensors(sites: Array<[string, string | undefined, Tensor]>, what: 'gradient' | 'parameter', epoch: number, step: number, lr: number): void {
-  for (const [name, layer, p] of sites) {
-    const d = what === 'gradient' ? p.grad?.data : p.data;
-    if (!d) continue;
-    const i = firstNonFinite(d);
-    if (i < 0) continue;
-    const where = `${name}${layer ? ` (layer ${layer})` : ''}`;
-    const msg = what === 'gradient'
-      ? `the gradient of ${where} is ${d[i]} at index ${i} (lr ${lr}); lower the learning rate or clip gradients`
-      : `the optimizer step made ${where} ${d[i]} at index ${i} (lr ${lr}); lower the learning rate`;
-    throw new DivergenceError(`training diverged at epoch ${epoch}, step ${step}: ${msg}`, epoch, step, lr,
-      { where: what, parameter: name, ...(layer ? { layer } : {}) });
-  }
-}
-
-function checkInput(x: Tensor, epoch: number, step: number, lr: number): void {
-  const i = firstNonFinite(x.data);
-  if (i < 0) return;
-  const per = x.shape.length > 1 ? x.size / x.shape[0]! : 1;
-  throw new DivergenceError(`training stopped at epoch ${epoch}, step ${step}: the input batch holds ${x.data[i]} at sample ${Math.floor(i / per)}, element ${i % per} (lr ${lr}); the data is corrupt, not the model`,
-    epoch, step, lr, { where: 'input' });
-}
-
 /**
  * Trains `model` on `opts.train` for `opts.epochs` epochs and returns the learning curves.
  *
@@ -307,7 +251,10 @@ function checkInput(x: Tensor, epoch: number, step: number, lr: number): void {
  * `ctx.stop`. Calls `model.train()` before
  * training batches and evaluates validation data in eval mode without gradients. A NaN or
  * infinite input, loss, gradient or parameter throws a DivergenceError naming the epoch, step,
- * learning rate and (for gradients and parameters) the parameter and its layer.
+ * learning rate and (for gradients and parameters) the parameter and its layer. For a loss that
+ * is not finite it also says where the first non-finite value arose: the input batch, the first
+ * layer whose output is not finite although its input is (the batch's forward pass is re-run
+ * layer by layer on this failure path only), or the loss function / penalties.
  *
  * Memory: the parameters' gradient buffers are reused from one step to the next (as with an
  * in-place zero_grad), so a callback that keeps a gradient past its step should copy it
@@ -363,16 +310,16 @@ export async function fit(model: TrainableModel, opts: FitOptions): Promise<Hist
         }
         opts.optimizer.zeroGrad();
         const out = model.forward(x);
-        let loss = lossFn(out, y);
+        const criterion = lossFn(out, y);
+        let loss = criterion;
         const pen = weightPenalty(params, opts.l1 ?? 0, opts.l2 ?? 0);
         if (pen) loss = loss.add(pen);
-        const reg = model.regularizationLoss?.();
+        const reg = model.regularizationLoss?.() ?? null;
         if (reg) loss = loss.add(reg);
         const lv = loss.item();
         const curLr = opts.optimizer.paramGroups[0]?.lr ?? lr;
-        if (!Number.isFinite(lv)) {
-          throw new DivergenceError(`training diverged at epoch ${epoch}, step ${step}: the loss is ${lv} (lr ${curLr}); lower the learning rate`, epoch, step, curLr);
-        }
+        // Only now, on failure, is the origin looked for (a forward re-run layer by layer).
+        if (!Number.isFinite(lv)) throw lossDivergence(model, x, out, { criterion, penalty: pen, regularization: reg }, lv, epoch, step, curLr);
         loss.backward();
         if (check) checkTensors(sites, 'gradient', epoch, step, curLr);
         opts.optimizer.step();

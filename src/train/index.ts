@@ -1,5 +1,5 @@
 export { fit, evaluate, evaluateAsync, resolveLoss, DivergenceError } from './fit';
-export type { Batch, BatchSource, BatchEndInfo, Callback, EvalResult, EvaluateAsyncOptions, FitContext, FitOptions, LossFn, LossName, OptimizerLike, SchedulerLike, TrainableModel } from './fit';
+export type { Batch, BatchSource, BatchEndInfo, Callback, DivergenceSite, EvalResult, EvaluateAsyncOptions, FitContext, FitOptions, LossFn, LossName, OptimizerLike, SchedulerLike, TrainableModel } from './fit';
 export { History } from './history';
 export type { EpochRecord, StopReason } from './history';
 export { progress, earlyStopping, lambdaCallback } from './callbacks';

@@ -2,7 +2,8 @@
  * Divergence and numerical faults: NaN/Inf in the inputs, the loss, the gradients or the
  * parameters is detected where it arises (fit's checkNumerics, on by default) and stops training
  * with a DivergenceError naming the epoch, step, learning rate and, for gradients and parameters,
- * the parameter and its layer. No NaN is ever written into a checkpoint: nn.save refuses it, so a
+ * the parameter and its layer; for a non-finite loss, the first layer (by its path) whose output
+ * went non-finite from a finite input, or the input batch, the loss function or a penalty. No NaN is ever written into a checkpoint: nn.save refuses it, so a
  * run that diverges with the checks off fails at the checkpoint and leaves the last good file.
  */
 import * as fs from 'node:fs';
@@ -11,7 +12,7 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as nn from '../../src/nn';
 import * as optim from '../../src/optim';
-import { manualSeed } from '../../src/tensor/random';
+import { Generator, defaultGenerator, manualSeed } from '../../src/tensor/random';
 import { Tensor } from '../../src/tensor/tensor';
 import { checkpoint } from '../../src/train/checkpoint';
 import { DivergenceError, fit, type Batch } from '../../src/train/fit';
@@ -76,9 +77,55 @@ describe('NaN and Inf are caught where they arise', () => {
     let calls = 0;
     const loss = (o: Tensor, y: Int32Array) => { const l = nn.functional.crossEntropy(o, y); return ++calls === 4 ? l.add(new Tensor(Float32Array.of(NaN), [])) : l; };
     const e = await divergence(fit(model, { train: data(128, 16, 2), optimizer: new optim.Adam(model.parameters(), { lr: 0.01 }), epochs: 1, loss }));
-    expect(e.message).toMatch(/^training diverged at epoch 1, step 4: the loss is NaN \(lr 0\.01\); lower the learning rate$/);
+    expect(e.message).toBe('training diverged at epoch 1, step 4: the loss is NaN (lr 0.01); the model\'s output is finite; the loss function returned NaN; lower the learning rate');
     expect(e.site).toEqual({ where: 'loss' });
-    cases.push({ attack: 'a loss that turns NaN at step 4', outcome: 'DivergenceError naming epoch 1, step 4 and lr 0.01' });
+    // An L2 penalty that overflows (one weight of 1e20 squared) while the model's output is finite.
+    const big = mlp();
+    big.parameters()[0]!.data[0] = 1e20;
+    const p = await divergence(fit(big, { train: data(32, 16, 2), optimizer: new optim.SGD(big.parameters(), { lr: 0.01 }), epochs: 1, l2: 1 }));
+    expect(p.message).toBe('training diverged at epoch 1, step 1: the loss is Infinity (lr 0.01); the model\'s output and the loss function are finite; the L1/L2 weight penalty is Infinity; lower the learning rate');
+    cases.push({ attack: 'a loss that turns NaN at step 4; an L2 penalty that overflows', outcome: 'DivergenceError naming epoch 1, step 4, lr 0.01 and the loss function (the model\'s output being finite); for the penalty, the L1/L2 weight penalty' });
+  });
+
+  it('in a layer\'s output mid-network: naming the first layer whose output is not finite although its input is', async () => {
+    manualSeed(5);
+    // Two Linear layers with weights of 1e20: the first one's output (~1e20) is still finite,
+    // the second overflows float32. Layer 3 runs fused with the ReLU after it in training.
+    const model = new nn.Sequential(new nn.Linear(4, 8), new nn.Tanh(), new nn.Linear(8, 8), new nn.Linear(8, 8), new nn.ReLU(), new nn.Linear(8, 3));
+    for (const i of [2, 3]) (model.at(i) as nn.Linear).weight.data.fill(1e20);
+    const e = await divergence(fit(model, { train: data(64, 16, 7), optimizer: new optim.SGD(model.parameters(), { lr: 0.1 }), epochs: 1 }));
+    expect(e.message).toMatch(/^training diverged at epoch 1, step 1: the loss is (NaN|Infinity) \(lr 0\.1\); the first non-finite value arose in layer 3: Linear, whose input was finite: its output holds -?Infinity at sample \d+, element \d+; lower the learning rate$/);
+    expect(e.site).toEqual({ where: 'output', layer: '3: Linear' });
+    expect(model.fuse).toBe(true); // the re-run's unfused mode is undone
+    cases.push({ attack: 'two Linear layers with weights 1e20 mid-network (the second overflows float32 at step 1)', outcome: 'DivergenceError "the first non-finite value arose in layer 3: Linear, whose input was finite: its output holds Infinity at sample …" with step and lr' });
+  });
+
+  it('in a nested layer\'s output: named by its path; the re-run leaves BatchNorm statistics and random streams as the failing step left them', async () => {
+    /** y = √x: NaN for the negative half of its input. */
+    class Sqrt extends nn.Module { forward(x: Tensor): Tensor { return x.sqrt(); } }
+    class Block extends nn.Module {
+      fc = new nn.Linear(8, 8);
+      act = new Sqrt();
+      forward(x: Tensor): Tensor { return this.act.call(this.fc.call(x)); }
+    }
+    const build = () => {
+      manualSeed(9);
+      return new nn.Sequential(new nn.Linear(4, 8), new nn.BatchNorm1d(8), new nn.Dropout(0.3), new nn.Dropout(0.3, { generator: new Generator(4) }), new Block(), new nn.Linear(8, 3));
+    };
+    const model = build();
+    const batches = data(32, 16, 8);
+    const e = await divergence(fit(model, { train: batches, optimizer: new optim.SGD(model.parameters(), { lr: 0.2 }), epochs: 1 }));
+    expect(e.message).toMatch(/^training diverged at epoch 1, step 1: the loss is NaN \(lr 0\.2\); the first non-finite value arose in layer 4\.act: Sqrt, whose input was finite: its output holds NaN at sample \d+, element \d+; lower the learning rate$/);
+    expect(e.site).toEqual({ where: 'output', layer: '4.act: Sqrt' });
+    const buffersAfter = model.namedBuffers().map(([k, t]) => [k, [...t.data]]);
+    const streamsAfter = [[...defaultGenerator().state], [...((model.at(3) as unknown as { _generator: Generator })._generator.state)]];
+    // The same model after exactly one training-mode forward pass of that batch.
+    const twin = build();
+    twin.forward(batches[0]!.x);
+    expect(buffersAfter).toEqual(twin.namedBuffers().map(([k, t]) => [k, [...t.data]]));
+    expect(streamsAfter).toEqual([[...defaultGenerator().state], [...((twin.at(3) as unknown as { _generator: Generator })._generator.state)]]);
+    expect(Object.prototype.hasOwnProperty.call(model.at(4), 'forward')).toBe(false); // the probes are gone
+    cases.push({ attack: 'a custom Sqrt layer inside a custom Block (NaN for negative inputs), after BatchNorm and two Dropouts', outcome: 'DivergenceError naming layer 4.act: Sqrt; BatchNorm statistics and both dropout streams as after one forward pass (the re-run is undone)' });
   });
 
   it('in a gradient: naming the parameter, its layer, the index, the step and lr', async () => {
@@ -105,7 +152,9 @@ describe('NaN and Inf are caught where they arise', () => {
     const batches = data(64, 16, 5);
     batches[1]!.x.data[0] = NaN;
     const e = await divergence(fit(model, { train: batches, optimizer: new optim.SGD(model.parameters(), { lr: 0.05 }), epochs: 1, checkNumerics: false }));
-    expect(e.message).toMatch(/step 2: the loss is NaN/);
+    // Found from the loss, and still traced back to the input.
+    expect(e.message).toBe('training diverged at epoch 1, step 2: the loss is NaN (lr 0.05); the input batch holds NaN at sample 0, element 0; the data is corrupt, not the model');
+    expect(e.site).toEqual({ where: 'input' });
   });
 });
 
