@@ -26,6 +26,8 @@ export type StateDict = Record<string, Tensor>;
 export interface LoadedState {
   stateDict: StateDict;
   meta: Record<string, unknown>;
+  /** The file it was read from (nn.load sets it): loadStateDict's errors name it. */
+  file?: string;
 }
 
 /** loadStateDict found missing/unexpected keys or wrong shapes (nothing was changed). */
@@ -243,7 +245,8 @@ export abstract class Module {
   loadStateDict(state: StateDict | LoadedState, opts: { strict?: boolean } = {}): { missingKeys: string[]; unexpectedKeys: string[] } {
     const strict = opts.strict ?? true;
     const sd: StateDict = isLoadedState(state) ? state.stateDict : state;
-    if (typeof sd !== 'object' || sd === null) throw new ValueError(`loadStateDict: expected a record of tensors, got ${String(sd)}`);
+    const from = isLoadedState(state) && typeof state.file === 'string' ? `${state.file}: ` : '';
+    if (typeof sd !== 'object' || sd === null) throw new ValueError(`${from}loadStateDict: expected a record of tensors, got ${String(sd)}`);
     const own = this.stateDict();
     const ownKeys = Object.keys(own);
     const given = Object.keys(sd);
@@ -266,7 +269,7 @@ export abstract class Module {
       }
     }
     if (problems.length) {
-      throw new StateDictError(`loadStateDict: error(s) in loading the state dict for ${this.constructor.name} (model unchanged):\n  ${problems.join('\n  ')}`);
+      throw new StateDictError(`${from}loadStateDict: error(s) in loading the state dict for ${this.constructor.name} (model unchanged):\n  ${problems.join('\n  ')}`);
     }
     for (const [dst, src] of copies) if (dst.data !== src.data) dst.data.set(src.data);
     return { missingKeys, unexpectedKeys };

@@ -300,7 +300,6 @@ export function save(what: Module | StateDict, file: string, meta: Record<string
   writeFileAtomic(file, bytes);
 }
 
-/** Reads and validates a state file: { stateDict, meta, version }. */
 /**
  * Refuses anything but a regular file before opening it: opening a FIFO blocks until a writer
  * appears, and a device such as /dev/zero never ends.
@@ -318,6 +317,7 @@ export function checkRegularFile(file: string, fail: (msg: string) => never): vo
   }
 }
 
+/** Reads and validates a state file: { stateDict, meta, version, file } (loadStateDict's errors name the file). */
 export function load(file: string): DecodedState {
   checkRegularFile(file, (msg) => { throw new StateFileError(`${file}: ${msg}`); });
   let bytes: Buffer;
@@ -326,5 +326,5 @@ export function load(file: string): DecodedState {
   } catch (e) {
     throw new StateFileError(`${file}: cannot read the state file: ${(e as Error).message}`);
   }
-  return decodeState(bytes, file);
+  return { ...decodeState(bytes, file), file };
 }

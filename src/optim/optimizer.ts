@@ -210,7 +210,8 @@ export abstract class Optimizer<H extends { lr: number }> {
     for (const [p, s] of this.state) {
       const i = index.get(p);
       if (i === undefined) continue;
-      const rec: ParamState = {};
+      // Null-prototype records, as optim.load makes them: a key named __proto__ stays a key.
+      const rec: ParamState = Object.create(null) as ParamState;
       for (const [k, v] of Object.entries(s)) rec[k] = v instanceof Tensor ? new Tensor(opts.copy ? v.data.slice() : v.data, v.shape) : v;
       state[String(i)] = rec;
     }
@@ -226,10 +227,13 @@ export abstract class Optimizer<H extends { lr: number }> {
    * per-parameter entry (known names, buffers of the parameter's shape, counters integers
    * ≥ 0) and the optimizer-wide state. Accepts what `optim.load` returns.
    */
-  loadStateDict(sd: OptimizerStateDict | { stateDict: OptimizerStateDict; meta: Record<string, unknown> }): void {
-    const d: OptimizerStateDict = sd && typeof sd === 'object' && 'stateDict' in sd && !('paramGroups' in sd) ? sd.stateDict : (sd as OptimizerStateDict);
+  loadStateDict(sd: OptimizerStateDict | { stateDict: OptimizerStateDict; meta: Record<string, unknown>; file?: string }): void {
+    const loaded = sd && typeof sd === 'object' && 'stateDict' in sd && !('paramGroups' in sd) ? sd : null;
+    const d: OptimizerStateDict = loaded ? loaded.stateDict : (sd as OptimizerStateDict);
+    // What optim.load returns names its file: errors then say which file does not fit.
+    const from = typeof loaded?.file === 'string' ? `${loaded.file}: ` : '';
     // Typed explicitly, so that a call narrows like a throw.
-    const fail: (msg: string) => never = (msg) => { throw new OptimizerStateError(`${this.constructor.name}.loadStateDict: ${msg} (optimizer unchanged)`); };
+    const fail: (msg: string) => never = (msg) => { throw new OptimizerStateError(`${from}${this.constructor.name}.loadStateDict: ${msg} (optimizer unchanged)`); };
     if (!d || typeof d !== 'object' || !Array.isArray(d.paramGroups) || typeof d.state !== 'object' || d.state === null) {
       fail('expected { state, paramGroups }');
     }

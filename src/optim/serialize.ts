@@ -94,8 +94,11 @@ export function save(what: Optimizer<{ lr: number }> | OptimizerStateDict, file:
   writeFileAtomic(file, bytes);
 }
 
-/** Reads an optimizer state file: { stateDict, meta } for `optimizer.loadStateDict`. */
-export function load(file: string): { stateDict: OptimizerStateDict; meta: Record<string, unknown> } {
+/**
+ * Reads an optimizer state file: { stateDict, meta, file } for `optimizer.loadStateDict`, whose
+ * errors then name the file.
+ */
+export function load(file: string): { stateDict: OptimizerStateDict; meta: Record<string, unknown>; file: string } {
   checkRegularFile(file, (msg) => { throw new StateFileError(`${file}: ${msg}`); });
   let bytes: Buffer;
   try {
@@ -103,5 +106,5 @@ export function load(file: string): { stateDict: OptimizerStateDict; meta: Recor
   } catch (e) {
     throw new StateFileError(`${file}: cannot read the state file: ${(e as Error).message}`);
   }
-  return decodeOptimizerState(bytes, file);
+  return { ...decodeOptimizerState(bytes, file), file };
 }

@@ -1,8 +1,10 @@
 /**
  * Untrusted files: IDX data, model state (nn.save) and optimizer state (optim.save) are parsed
  * as hostile input. The mutation fuzzer (fixtures/file-fuzz.ts) runs in child processes with
- * --expose-gc and checks every case for a clean outcome, a message naming the file, ArrayBuffer
- * growth within the file's size + 64 KiB, and time; a hang or crash is reported with its seed.
+ * --expose-gc and checks every case for a clean outcome or a LernenError naming the file,
+ * ArrayBuffer growth within the file's size + 64 KiB (gzipped IDX: plus its decompressed size
+ * twice), JS heap growth within 128 × its size + 4 MiB, and time; a hang or crash is reported
+ * with its seed.
  * LERNEN_FUZZ_SEED / LERNEN_FILE_FUZZ_RUNS replay or resize a run.
  */
 import { spawn } from 'node:child_process';
@@ -14,6 +16,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DataError } from '../../src/data/errors';
 import { readIdx, writeIdx } from '../../src/data/idx';
 import * as nn from '../../src/nn';
+import * as optim from '../../src/optim';
 import { Tensor } from '../../src/tensor/tensor';
 import { record } from './report';
 
@@ -25,7 +28,7 @@ const BASE = Number(process.env.LERNEN_FUZZ_SEED ?? Math.floor(Math.random() * 2
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lernen-untrusted-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-interface Stats { cases: number; loaded: number; refused: number; maxMs: number; maxGrowth: number; byMutation: Record<string, number> }
+interface Stats { cases: number; loaded: number; refused: number; maxMs: number; maxGrowth: number; maxHeapGrowth: number; byMutation: Record<string, number> }
 interface Summary { stats: Record<string, Stats>; knownHits: Record<string, Record<string, number>>; failures: string[] }
 
 function runChild(args: string[], timeoutMs: number, extraNodeArgs: string[] = []): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string; timedOut: boolean }> {
@@ -45,7 +48,7 @@ const known: Record<string, Record<string, number>> = {};
 describe(`mutated files (base seed ${BASE}, ${BATCHES} batches of ${RUNS})`, () => {
   for (let b = 0; b < BATCHES; b++) {
     const seed = (BASE + b) % 2 ** 31;
-    it(`batch ${b + 1}, seed ${seed}: each load succeeds consistently or fails with the loader's error naming the file, within time and memory`, async () => {
+    it(`batch ${b + 1}, seed ${seed}: each load succeeds consistently or fails with a LernenError naming the file, within time, ArrayBuffer and heap memory`, async () => {
       const dir = fs.mkdtempSync(path.join(tmp, 'batch-'));
       const log = path.join(dir, 'cases.log');
       const r = await runChild([CHILD, '--seed', String(seed), '--runs', String(RUNS), '--dir', dir, '--log', log], 100_000, ['--expose-gc']);
@@ -59,9 +62,10 @@ describe(`mutated files (base seed ${BASE}, ${BATCHES} batches of ${RUNS})`, () 
       const cases = Object.values(s.stats).reduce((a, x) => a + x.cases, 0);
       expect(cases).toBe(RUNS);
       for (const [k, v] of Object.entries(s.stats)) {
-        const t = (totals[k] ??= { cases: 0, loaded: 0, refused: 0, maxMs: 0, maxGrowth: 0, byMutation: {} });
+        const t = (totals[k] ??= { cases: 0, loaded: 0, refused: 0, maxMs: 0, maxGrowth: 0, maxHeapGrowth: 0, byMutation: {} });
         t.cases += v.cases; t.loaded += v.loaded; t.refused += v.refused;
         t.maxMs = Math.max(t.maxMs, v.maxMs); t.maxGrowth = Math.max(t.maxGrowth, v.maxGrowth);
+        t.maxHeapGrowth = Math.max(t.maxHeapGrowth, v.maxHeapGrowth);
         for (const [m, n] of Object.entries(v.byMutation)) t.byMutation[m] = (t.byMutation[m] ?? 0) + n;
       }
       for (const [kind, hits] of Object.entries(s.knownHits)) {
@@ -71,17 +75,19 @@ describe(`mutated files (base seed ${BASE}, ${BATCHES} batches of ${RUNS})`, () 
   }
 
   it('refused most mutants and loaded some (the fuzzer reaches both outcomes)', () => {
-    for (const k of ['idx', 'model', 'optimizer']) {
+    for (const k of ['idx', 'idx.gz', 'model', 'optimizer']) {
       expect(totals[k]!.refused).toBeGreaterThan(totals[k]!.cases / 2);
       expect(totals[k]!.loaded).toBeGreaterThan(0);
     }
-    const what: Record<string, string> = { idx: 'IDX files (readIdx)', model: 'model state files (nn.load + loadStateDict)', optimizer: 'optimizer state files (optim.load + loadStateDict)' };
+    expect(totals['idx.gz']!.byMutation['gzip bomb']).toBeGreaterThan(0);
+    const what: Record<string, string> = { idx: 'IDX files (readIdx)', 'idx.gz': 'gzipped IDX files (readIdx, maxBytes 256 KiB)', model: 'model state files (nn.load + loadStateDict)', optimizer: 'optimizer state files (optim.load + loadStateDict)' };
     for (const [k, t] of Object.entries(totals)) {
       const muts = Object.entries(t.byMutation).map(([m, n]) => `${m} ${n}`).join(', ');
+      const allowed = k === 'idx.gz' ? 'file size + twice the decompressed size' : 'file size';
       record('untrusted-files', {
         attack: `${what[k]}: mutated valid files (${muts})`,
         cases: t.cases,
-        outcome: `${t.refused} refused with ${k === 'idx' ? 'a DataError' : 'a StateFileError/LernenError'} naming the file, ${t.loaded} loaded consistently; slowest ${t.maxMs.toFixed(0)} ms, ArrayBuffer growth at most file size + ${t.maxGrowth} bytes`,
+        outcome: `${t.refused} refused with ${k.startsWith('idx') ? 'a DataError' : 'a StateFileError/StateDictError/OptimizerStateError'} naming the file, ${t.loaded} loaded consistently; slowest ${t.maxMs.toFixed(0)} ms, ArrayBuffer growth at most ${allowed} + ${t.maxGrowth} bytes, JS heap growth at most ${(t.maxHeapGrowth / 2 ** 20).toFixed(1)} MiB (bound: 128 × file size + 4 MiB)`,
         known: known[k] ?? {},
       });
     }
@@ -146,6 +152,19 @@ describe('hostile files, by hand', () => {
     record('untrusted-files', { attack: 'a FIFO passed to nn.load / readIdx', cases: 2, outcome: r.timedOut ? 'blocks forever in open(2) (killed after 3 s)' : 'fails fast', known: r.timedOut ? { 'fifo-blocks': 1 } : {} });
     expect(r.timedOut).toBe(false);
   }, 20_000);
+
+  it('a state file that parses but does not fit: loadStateDict\'s error names the file', () => {
+    const f = path.join(tmp, 'other-model.lernen');
+    nn.save(new nn.Linear(3, 2), f);
+    expect(() => new nn.Linear(4, 2).loadStateDict(nn.load(f))).toThrow(nn.StateDictError);
+    expect(() => new nn.Linear(4, 2).loadStateDict(nn.load(f))).toThrow(/^\/.*other-model\.lernen: loadStateDict: error\(s\) in loading the state dict for Linear \(model unchanged\):\n {2}size mismatch for "weight"/);
+    const o = new optim.SGD(new nn.Linear(3, 2).parameters(), { lr: 0.1 });
+    const g = path.join(tmp, 'other-opt.lernen');
+    optim.save(o, g);
+    expect(() => new optim.SGD([...new nn.Linear(3, 2).parameters(), new Tensor(new Float32Array(1), [1], true)], { lr: 0.1 }).loadStateDict(optim.load(g)))
+      .toThrow(/^\/.*other-opt\.lernen: SGD\.loadStateDict: loaded state dict contains a parameter group that doesn't match/);
+    record('untrusted-files', { attack: 'valid model / optimizer state files loaded into a model or optimizer they do not fit', cases: 2, outcome: 'StateDictError / OptimizerStateError naming the file and the mismatch; nothing changed' });
+  });
 
   it('writeIdx and nn.save round-trip what the fuzzer starts from', () => {
     const f = path.join(tmp, 'ok-idx1-ubyte');
