@@ -1,13 +1,16 @@
 /**
  * Regenerates docs/robustness.md from a run of the robustness suite.
  *
- *   node --import tsx scripts/robustness-report.ts [--asan] [--seed N]
+ *   node --import tsx scripts/robustness-report.ts [--asan] [--seed N] [--out FILE]
  *
  * Runs `vitest run test/robustness` with the JSON reporter and LERNEN_ROBUSTNESS_REPORT set (each
  * suite then writes what it attacked, how many cases ran and what happened), and with --asan
  * also builds the ASan/UBSan addon (scripts/build-asan.sh) and runs the kernel, native and fuzz
- * tests against it. The document is written atomically (temp file + rename). Exits non-zero,
- * without touching the document, when a suite fails.
+ * tests against it. Findings (FINDINGS) are listed as open (counted by a suite, with this run's
+ * hits) or as fixed and enforced (with the tests that fail if they come back). The document
+ * (docs/robustness.md, or --out FILE) is written atomically (temp file + rename). Exits non-zero,
+ * without touching it, when a suite fails, when a fixed finding's enforcing test did not run and
+ * pass, or when a suite hit a fixed or undescribed finding.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -15,8 +18,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '..');
-const DOC = path.join(ROOT, 'docs', 'robustness.md');
 const args = process.argv.slice(2);
+const outArg = args.indexOf('--out') >= 0 ? args[args.indexOf('--out') + 1] : undefined;
+/** Where the document goes: docs/robustness.md, or --out FILE (e.g. to look at a run without committing it). */
+const out = outArg ? path.resolve(outArg) : path.join(ROOT, 'docs', 'robustness.md');
 const withAsan = args.includes('--asan');
 const seedArg = args.indexOf('--seed') >= 0 ? args[args.indexOf('--seed') + 1] : undefined;
 
@@ -40,34 +45,113 @@ const SUITES: Array<{ file: string; record: string; title: string }> = [
   { file: 'cli.test.ts', record: 'cli', title: 'CLI' },
 ];
 
-/** Findings the suites count instead of failing on (not fixed yet; outside the suite's files). */
-const KNOWN: Record<string, { where: string; what: string; fix: string }> = {
-  'shape-getter-stale-pointer': {
-    where: 'native/binding/elementwise.cc (binary, sumTo, permute)',
-    what: 'A buffer argument is read before a later shape argument; an index getter on that shape array runs JS in the middle of the checks and can detach the buffer, and the kernel then reads or writes through the stale pointer. When the detached memory is collected (e.g. `gc()` in the getter) this is a use-after-free: `node --expose-gc` segfaults (exit 139) on the release build. Only reachable with a hostile shape array passed to the backend directly; tensors pass plain arrays.',
-    fix: 'read every shape (the only arguments that can run JS) before any typed array in those three entry points',
-  },
-  'adapter-op-description': {
-    where: 'src/backend/native.ts (checkOp)',
-    what: 'A wrong `op` argument is described with `String(op)`, which itself throws a TypeError that does not name the kernel when op is a detached typed array or a null-prototype object.',
-    fix: 'describe the value without calling its conversions (typeof / Object.prototype.toString)',
-  },
-  'idx-directory': {
-    where: 'src/data/idx.ts (readIdx)',
-    what: 'A directory passed as an IDX file fails with a bare "EISDIR: illegal operation on a directory, read" that does not name the file (nn.load wraps it correctly).',
-    fix: 'fstat after open and refuse anything but a regular file with a DataError',
-  },
-  'fifo-blocks': {
-    where: 'src/data/idx.ts (readIdx), src/nn/serialize.ts (load)',
-    what: 'A FIFO passed as a file blocks forever in open(2); nn.load("/dev/zero") reads until memory runs out (readIdx refuses it: fstat says 0 bytes). The CLI now refuses non-regular files before calling them.',
-    fix: 'open with O_NONBLOCK, fstat, and refuse anything but a regular file before reading',
-  },
-  'orphaned-tmp-files': {
+/** A test of this run that enforces a fix: its file under test/robustness and a part of its title. */
+interface Enforcer { file: string; title: string }
+
+/**
+ * What the suites found. An open finding is counted by a suite instead of failing it (its hits
+ * are reported), so CI stays green while any new kind of failure still fails it. A fixed one is a
+ * failure now: the tests in `enforcedBy` fail if it comes back, and the report refuses to be
+ * written unless each of them ran and passed (and nothing hit a fixed finding).
+ */
+type Finding = { id: string; where: string; what: string; fix: string }
+  & ({ status: 'open' } | { status: 'fixed'; enforcedBy: Enforcer[] });
+
+const NATIVE_FUZZ: Enforcer = { file: 'native-fuzz.test.ts', title: 'every call returns correctly or throws an Error naming its kernel' };
+const FILE_FUZZ: Enforcer = { file: 'untrusted-files.test.ts', title: 'each load succeeds consistently or fails with a LernenError naming the file' };
+
+const FINDINGS: Finding[] = [
+  {
+    id: 'orphaned-tmp-files', status: 'open',
     where: 'src/nn/serialize.ts (writeFileAtomic)',
     what: 'A writer killed between creating and renaming its temporary file leaves `.<name>.<pid>.<random>.tmp` behind (as large as the state). Never read, so nothing is corrupted. The next save of the same file removes those whose process is gone once they are 10 minutes old (a writer on another machine sharing the directory is never that slow), so a crash-looping trainer no longer accumulates them; the suite\'s kills are seconds apart, so their temp files are still young and counted here.',
     fix: 'done for files older than 10 minutes (src/nn/serialize.ts sweepStaleTemps); nothing left to do unless younger leftovers matter',
   },
-};
+  {
+    id: 'shape-getter-stale-pointer', status: 'fixed',
+    where: 'native/binding/elementwise.cc (binary, sumTo, permute)',
+    what: 'A buffer argument was read before a later shape argument; an index getter on that shape array ran JS in the middle of the checks and could detach the buffer, and the kernel then read or wrote through the stale pointer (a use-after-free once the memory was collected: `node --expose-gc` segfaulted).',
+    fix: 'every shape (the only arguments that can run JS) is read before any typed array',
+    enforcedBy: [NATIVE_FUZZ],
+  },
+  {
+    id: 'adapter-op-description', status: 'fixed',
+    where: 'src/backend/native.ts (checkOp)',
+    what: 'A wrong `op` argument was described with `String(op)`, which itself threw a TypeError that did not name the kernel for a detached typed array or a null-prototype object.',
+    fix: 'the description is guarded (a value that cannot be printed reads "(unprintable)"), so the error names the kernel',
+    enforcedBy: [NATIVE_FUZZ],
+  },
+  {
+    id: 'idx-directory', status: 'fixed',
+    where: 'src/data/idx.ts (readIdx)',
+    what: 'A directory passed as an IDX file failed with a bare "EISDIR: illegal operation on a directory, read" that did not name the file.',
+    fix: 'readIdx stats the path first and refuses anything but a regular file with a DataError naming it',
+    enforcedBy: [{ file: 'untrusted-files.test.ts', title: 'a directory or a device given as an IDX or state file fails with an error naming it' }],
+  },
+  {
+    id: 'fifo-blocks', status: 'fixed',
+    where: 'src/data/idx.ts (readIdx), src/nn/serialize.ts (load), src/optim/serialize.ts (load)',
+    what: 'A FIFO passed as an IDX or state file blocked forever in open(2), and nn.load("/dev/zero") read until memory ran out.',
+    fix: 'readIdx, nn.load and optim.load stat the path first and refuse anything but a regular file (a FIFO, a device, a directory) with an error naming it',
+    enforcedBy: [{ file: 'untrusted-files.test.ts', title: 'a FIFO given as a state or IDX file fails fast instead of blocking forever' },
+      { file: 'untrusted-files.test.ts', title: 'a directory or a device given as an IDX or state file fails with an error naming it' }],
+  },
+  {
+    id: 'long-error-message', status: 'fixed',
+    where: 'src/nn/serialize.ts, src/optim/serialize.ts, src/nn/module.ts (names from state files in messages)',
+    what: 'Names and key lists from a state file were quoted in full: a 100,000-character tensor name made an error message of over 100,000 characters.',
+    fix: 'names are quoted in at most ~100 characters and key lists in at most 10 keys (quote, quoteList); the file fuzz fails on a message over 2,000 characters',
+    enforcedBy: [FILE_FUZZ],
+  },
+  {
+    id: 'optimizer-proto-key', status: 'fixed',
+    where: 'src/optim/serialize.ts (decodeOptimizerState), src/optim/optimizer.ts (stateDict, loadStateDict)',
+    what: 'A tensor named `state.0.__proto__` in an optimizer state file set the prototype of a state record instead of being a key: in the decoded state, and (until the records there were null-prototype too) in the optimizer\'s own record after loadStateDict.',
+    fix: 'state records are null-prototype objects wherever they are built from keys; the file fuzz checks the decoded and the loaded records',
+    enforcedBy: [FILE_FUZZ],
+  },
+  {
+    id: 'load-error-unnamed-file', status: 'fixed',
+    where: 'src/nn/module.ts, src/optim/optimizer.ts (loadStateDict)',
+    what: 'A state file that parsed but did not fit the model or optimizer failed with a StateDictError / OptimizerStateError that did not name the file (the file fuzz checked only the parsers\' own errors for the file name).',
+    fix: 'nn.load and optim.load return the file they read, and loadStateDict puts it in front of its errors; the file fuzz requires every refusal to be a LernenError naming the file',
+    enforcedBy: [FILE_FUZZ, { file: 'untrusted-files.test.ts', title: 'a state file that parses but does not fit' }],
+  },
+  {
+    id: 'validation-holds-event-loop', status: 'fixed',
+    where: 'src/train/fit.ts',
+    what: 'fit() validated with the synchronous evaluate(): a server\'s handlers and timers did not run, and an AbortSignal was not looked at, until every validation batch was done.',
+    fix: 'fit() validates with evaluateAsync, which yields between batches and checks the signal before each (an epoch cut short records NaN val scores)',
+    enforcedBy: [{ file: 'server.test.ts', title: 'validation yields too' }],
+  },
+  {
+    id: 'nan-origin-unnamed', status: 'fixed',
+    where: 'src/train/fit.ts',
+    what: 'A NaN or Inf produced inside a layer\'s forward pass was reported only as "the loss is NaN", with the step and the learning rate.',
+    fix: 'on a non-finite loss, fit() re-runs that batch\'s forward pass layer by layer (on the failure path only) and names the first layer whose output went non-finite from a finite input, or the input batch, the loss function or a penalty (src/train/numerics.ts)',
+    enforcedBy: [{ file: 'numerics.test.ts', title: 'in a layer\'s output mid-network' }, { file: 'numerics.test.ts', title: 'in a nested layer\'s output' }],
+  },
+];
+
+/**
+ * Why the report cannot be written as it stands, or []: a fixed finding whose enforcing test did
+ * not run or did not pass, a hit on a fixed finding, or a hit on a finding FINDINGS does not list.
+ */
+function findingProblems(vj: VitestJson, hits: Record<string, number>): string[] {
+  const problems: string[] = [];
+  for (const f of FINDINGS) {
+    if (f.status !== 'fixed') continue;
+    if (hits[f.id]) problems.push(`fixed finding ${f.id} was hit ${hits[f.id]} times`);
+    for (const e of f.enforcedBy) {
+      const tests = vj.testResults.filter((t) => path.basename(t.name) === e.file)
+        .flatMap((t) => t.assertionResults).filter((a) => a.title.includes(e.title));
+      if (!tests.length) problems.push(`${f.id}: no test in ${e.file} has "${e.title}" in its title`);
+      else if (tests.some((a) => a.status !== 'passed')) problems.push(`${f.id}: "${e.title}" in ${e.file} did not pass`);
+    }
+  }
+  for (const id of Object.keys(hits)) if (!FINDINGS.some((f) => f.id === id)) problems.push(`finding ${id} (${hits[id]} hits) is not described in FINDINGS`);
+  return problems;
+}
 
 function run(cmd: string, argv: string[], env: NodeJS.ProcessEnv): number {
   const r = spawnSync(cmd, argv, { cwd: ROOT, env, stdio: 'inherit' });
@@ -91,7 +175,13 @@ function main(): number {
   const seconds = (Date.now() - t0) / 1000;
   const vj = readJson<VitestJson>(jsonOut);
   if (code !== 0 || !vj || !vj.success) {
-    process.stderr.write(`robustness-report: the suite failed (exit ${code}); ${DOC} left as it was\n`);
+    process.stderr.write(`robustness-report: the suite failed (exit ${code}); ${out} left as it was\n`);
+    return 1;
+  }
+  // Before the long sanitizer run: every fixed finding's enforcing tests ran and passed.
+  const unenforced = findingProblems(vj, {});
+  if (unenforced.length) {
+    process.stderr.write(`robustness-report: ${unenforced.join('; ')}; ${out} left as it was\n`);
     return 1;
   }
   let asan: { ok: boolean; tests: number; seconds: number; fuzzCases: number } | null = null;
@@ -154,12 +244,27 @@ function main(): number {
     'into "out of memory"), as in the release build, instead of an ASan abort.', '');
   lines.push(asan ? `This run: ${asan.tests} tests (${fmt(asan.fuzzCases)} native fuzz cases among them) clean under ASan + UBSan in ${asan.seconds.toFixed(0)} s.` : 'This run did not include the sanitizer build (pass `--asan`).', '');
 
-  lines.push('## Known findings, not fixed here', '');
+  const problems = findingProblems(vj, knownTotals);
+  if (problems.length) {
+    process.stderr.write(`robustness-report: ${problems.join('; ')}; ${out} left as it was\n`);
+    return 1;
+  }
+  lines.push('## Open findings', '');
   lines.push('Counted by the suites instead of failing them (so CI stays green while any new kind of failure still fails it).',
-    'Each lives in a file outside the robustness suite; the fix is a suggestion for its owner.', '');
+    'Each lives in a file outside the robustness suite; the fix is a suggestion for its owner, or what is done so far.', '');
   lines.push('| Finding | Where | Hits this run | What happens | Suggested fix |', '|---|---|---:|---|---|');
-  for (const [id, k] of Object.entries(KNOWN)) {
-    lines.push(`| \`${id}\` | ${esc(k.where)} | ${fmt(knownTotals[id] ?? 0)} | ${esc(k.what)} | ${esc(k.fix)} |`);
+  for (const f of FINDINGS.filter((x) => x.status === 'open')) {
+    lines.push(`| \`${f.id}\` | ${esc(f.where)} | ${fmt(knownTotals[f.id] ?? 0)} | ${esc(f.what)} | ${esc(f.fix)} |`);
+  }
+  lines.push('');
+  lines.push('## Fixed findings, enforced', '');
+  lines.push('Found by the suites and fixed. Each is a failure now, not a count: the tests named here fail if it comes back,',
+    'and every one of them ran and passed in this run (the report is not written otherwise).', '');
+  lines.push('| Finding | Where | What it was | Fix | Enforced by |', '|---|---|---|---|---|');
+  for (const f of FINDINGS) {
+    if (f.status !== 'fixed') continue;
+    const by = f.enforcedBy.map((e) => `\`${e.file}\` › "${e.title}"`).join('; ');
+    lines.push(`| \`${f.id}\` | ${esc(f.where)} | ${esc(f.what)} | ${esc(f.fix)} | ${esc(by)} |`);
   }
   lines.push('');
   lines.push('## Fixed while building the suite', '');
@@ -172,12 +277,12 @@ function main(): number {
     '  (so BatchNorm running statistics are never poisoned) and every parameter after the optimizer step, and the',
     '  errors name the parameter, its layer, the index, the step and the learning rate (`DivergenceError.site`).', '');
 
-  fs.mkdirSync(path.dirname(DOC), { recursive: true });
-  const tmp = path.join(path.dirname(DOC), `.robustness.md.${process.pid}.tmp`);
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  const tmp = path.join(path.dirname(out), `.${path.basename(out)}.${process.pid}.tmp`);
   fs.writeFileSync(tmp, `${lines.join('\n')}\n`);
-  fs.renameSync(tmp, DOC);
+  fs.renameSync(tmp, out);
   fs.rmSync(work, { recursive: true, force: true });
-  process.stdout.write(`robustness-report: wrote ${path.relative(ROOT, DOC)} (${fmt(totalCases)} cases, ${seconds.toFixed(0)} s)\n`);
+  process.stdout.write(`robustness-report: wrote ${path.relative(ROOT, out)} (${fmt(totalCases)} cases, ${seconds.toFixed(0)} s)\n`);
   return 0;
 }
 
