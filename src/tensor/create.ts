@@ -55,14 +55,16 @@ export function fromBuffer(data: Float32Array, shape: readonly number[], opts: T
   return new Tensor(data, shape, opts.requiresGrad ?? false);
 }
 
-export function full(shape: readonly number[], value: number, opts: TensorOptions = {}): Tensor {
-  const s = checkShape('full', shape);
+/** A tensor of `value`s; `op` is the function the user called, for the shape check's message. */
+function filled(op: string, shape: readonly number[], value: number, opts: TensorOptions): Tensor {
+  const s = checkShape(op, shape);
   return new Tensor(new Float32Array(numel(s)).fill(value), s, opts.requiresGrad ?? false);
 }
-export function zeros(shape: readonly number[], opts: TensorOptions = {}): Tensor { return full(shape, 0, opts); }
-export function ones(shape: readonly number[], opts: TensorOptions = {}): Tensor { return full(shape, 1, opts); }
-export function zerosLike(t: Tensor, opts: TensorOptions = {}): Tensor { return full(t.shape, 0, opts); }
-export function onesLike(t: Tensor, opts: TensorOptions = {}): Tensor { return full(t.shape, 1, opts); }
+export function full(shape: readonly number[], value: number, opts: TensorOptions = {}): Tensor { return filled('full', shape, value, opts); }
+export function zeros(shape: readonly number[], opts: TensorOptions = {}): Tensor { return filled('zeros', shape, 0, opts); }
+export function ones(shape: readonly number[], opts: TensorOptions = {}): Tensor { return filled('ones', shape, 1, opts); }
+export function zerosLike(t: Tensor, opts: TensorOptions = {}): Tensor { return filled('zerosLike', t.shape, 0, opts); }
+export function onesLike(t: Tensor, opts: TensorOptions = {}): Tensor { return filled('onesLike', t.shape, 1, opts); }
 
 /** Values start, start+step, … below end. */
 export function arange(start: number, end?: number, step = 1): Tensor {

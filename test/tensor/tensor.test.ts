@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { setBackend } from '../../src/backend';
 import {
-  Generator, ShapeError, ValueError, arange, concat, manualSeed, noGrad, ones, rand, randn, tensor, zeros,
+  Generator, ShapeError, ValueError, arange, concat, full, manualSeed, noGrad, ones, rand, randn, tensor, zeros,
 } from '../../src/tensor';
 import * as F from '../../src/tensor/functional';
 import { BACKENDS } from '../helpers/backends';
@@ -28,6 +28,13 @@ describe.each(BACKENDS.map((b) => b.name))('tensors on %s', (name) => {
     expect(() => tensor([1, 2, 3], [2, 2])).toThrow(/3 values given for shape \[2, 2\]/);
     expect(() => tensor([1, 2], [-1, -2])).toThrow(ValueError);
     expect(() => tensor([1, 2], [1.5])).toThrow(/invalid dimension 1.5/);
+    // The message names the function the user called (not a helper it delegates to) and the shape.
+    const makers = { zeros, ones, full: (s: number[]) => full(s, 7), rand, randn } as const;
+    for (const [op, make] of Object.entries(makers)) {
+      expect(() => make([2, -3]), op).toThrow(new RegExp(`^${op}: shape \\[2, -3\\] has an invalid dimension -3 `));
+      expect(() => make([2.5]), op).toThrow(new RegExp(`^${op}: shape \\[2\\.5\\] has an invalid dimension 2\\.5 `));
+      expect(() => make([2, -3]), op).toThrow(ValueError);
+    }
     expect(() => tensor([[1, 2], [3]])).toThrow(/ragged/);
     expect(() => tensor([1, 2]).item()).toThrow(/one-element/);
   }));
