@@ -1,4 +1,4 @@
-import { afterAll, describe, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { setBackend } from '../../src/backend';
 import * as F from '../../src/tensor/functional';
 import { Generator } from '../../src/tensor/random';
@@ -41,6 +41,25 @@ describe.each(BACKENDS.map((b) => b.name))('finite-difference gradients on %s', 
     gradcheck((a) => a.pow(2.5), [pos], { eps: 1e-3 });
     gradcheck((a) => a.pow(-1), [pos], { eps: 1e-3 });
     gradcheck((a) => a.pow(3), [x]);
+  }));
+
+  it('unary ops without a method of their own: reciprocal, clampMin, sign (Tensor.unaryOp)', on(() => {
+    // reciprocal on both sides of its pole, never within 0.4 of it.
+    const r = randT([19], 21, { lo: 0.4, hi: 2.5 });
+    for (let j = 0; j < r.size; j += 2) r.data[j] = -r.data[j]!;
+    gradcheck((a) => a.unaryOp('reciprocal'), [r], { eps: 1e-3 });
+    // clampMin: slope 1 above the bound, 0 below; points within eps of the kink are skipped.
+    const x = randT([23], 22, { lo: -2, hi: 2 });
+    for (const bound of [-0.5, 0, 0.7]) {
+      const below = Array.from(x.data).filter((v) => v < bound - 0.02).length;
+      expect(below > 3 && below < x.size - 3, `bound ${bound} splits the points`).toBe(true);
+      gradcheck((a) => a.unaryOp('clampMin', bound), [x], { skip: (_i, j) => Math.abs(x.data[j]! - bound) < 0.02 });
+    }
+    // sign: piecewise constant, so the gradient is 0 away from 0 (and, as in PyTorch, at 0 too).
+    gradcheck((a) => a.unaryOp('sign'), [x], { skip: nearZero(x) });
+    const z = new Tensor(Float32Array.from([-1.5, -0.25, 0, 0.25, 3]), [5], true);
+    z.unaryOp('sign').mul(new Tensor(Float32Array.from([1, 2, 3, 4, 5]), [5])).sum().backward();
+    expect(Array.from(z.grad!.data)).toEqual([0, 0, 0, 0, 0]);
   }));
 
   it('matmul: 2-D, batched, shared operands, vectors', on(() => {
