@@ -25,6 +25,11 @@ export interface DoctorReport {
   };
   node: string;
   napiVersion: number | null;
+  /**
+   * OpenBLAS's build (config, coreType; parallel: its threading build, 0 sequential, 1 pthreads,
+   * 2 OpenMP) and numThreads: the native backend's thread count (setNumThreads), which is lernen's
+   * kernel team: OpenBLAS itself always runs one-threaded.
+   */
   openblas: { config: string; coreType: string; numThreads: number; parallel: number } | null;
   parity?: ParityRow[];
 }
@@ -118,7 +123,8 @@ export function formatDoctor(r: DoctorReport): string {
   if (r.openblas) {
     lines.push(`openblas:     ${r.openblas.config}`);
     lines.push(`core type:    ${r.openblas.coreType}`);
-    lines.push(`threads:      ${r.openblas.numThreads} (parallel mode ${r.openblas.parallel})`);
+    const build = ['sequential', 'pthreads', 'OpenMP'][r.openblas.parallel] ?? `parallel mode ${r.openblas.parallel}`;
+    lines.push(`threads:      ${r.openblas.numThreads} (lernen's kernel team, setNumThreads; OpenBLAS runs one-threaded, ${build} build)`);
   }
   if (r.parity) {
     lines.push('parity (native vs js, forward + backward):');

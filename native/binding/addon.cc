@@ -1,6 +1,6 @@
 // The addon's export table. Context-aware: Init runs once per environment (main thread and
-// each worker_thread) and the addon keeps no static mutable state; OpenBLAS's thread count is
-// process-wide by OpenBLAS's design.
+// each worker_thread) and the addon keeps no static mutable state; the thread count set with
+// setNumThreads is process-wide (kernels/gemm.cc), as OpenBLAS's own count was.
 #include <napi.h>
 
 #include <new>

@@ -1,4 +1,5 @@
-// setNumThreads, getNumThreads, info: OpenBLAS threading and build facts.
+// setNumThreads, getNumThreads: the kernel team's thread count (OpenBLAS itself runs one-threaded,
+// see kernels/gemm.cc); info: that count and OpenBLAS's build facts.
 #include "entries.h"
 #include "validate.h"
 

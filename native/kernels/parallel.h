@@ -1,9 +1,10 @@
-// Fork/join for the memory-bound kernels (im2col, col2im, scatter/gather, pooling, large
-// elementwise loops): a small team of helper threads per calling thread.
+// Fork/join for GEMM blocks and the memory-bound kernels (im2col, col2im, scatter/gather,
+// pooling, large elementwise loops): a small team of helper threads per calling thread.
 //
-// Threading model: GEMMs run on OpenBLAS's threads; everything else runs on this team, with as
-// many threads as OpenBLAS is allowed (openblas_get_num_threads()), and only between GEMM calls
-// (a parallel region returns before the next GEMM starts), so the two never compete for cores.
+// Threading model: OpenBLAS always runs one-threaded; this team is the only pool. Its size is the
+// count set with setNumThreads (blasGetNumThreads(): default OPENBLAS_NUM_THREADS or the cores).
+// Large GEMMs are cut into blocks that the team computes with one-threaded OpenBLAS calls
+// (gemm.cc), so GEMMs and memory-bound loops never compete for cores.
 // With one thread, parallelFor is a plain call on the calling thread: no team, no atomics.
 // LERNEN_NO_TEAM=1 in the environment keeps every memory-bound loop on the calling thread (for
 // measurements, or on machines where other work owns the other cores). On a loaded machine the
@@ -18,7 +19,7 @@
 
 namespace lernen {
 
-/** Threads a parallel region may use: OpenBLAS's current thread count (≥ 1). */
+/** Threads a parallel region may use: the count set with setNumThreads (≥ 1). */
 int kernelThreads();
 
 namespace detail {

@@ -318,7 +318,7 @@ export interface Backend {
     mask: Float32Array): void;
 
   // ---------------------------------------------------------------- threads / info
-  /** Number of threads the backend's heavy kernels may use (BLAS threads for native). */
+  /** Number of threads the backend's heavy kernels may use (native: lernen's kernel team; OpenBLAS runs one-threaded). */
   setNumThreads(n: number): void;
   getNumThreads(): number;
 }

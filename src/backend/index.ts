@@ -111,7 +111,11 @@ export function backendStatus(): { active: BackendName; why: string; load: Addon
   return { active: s.current.name, why: s.why, load: s.load };
 }
 
-/** Number of threads for the heavy kernels (OpenBLAS threads on the native backend). */
+/**
+ * Number of threads for the heavy kernels. On the native backend this is lernen's own kernel
+ * team (GEMMs cut into blocks, convolutions, large elementwise loops); OpenBLAS itself always
+ * runs one-threaded (native/kernels/gemm.cc). Process-wide.
+ */
 export function setNumThreads(n: number): void {
   if (!Number.isInteger(n) || n < 1 || n > 1024) {
     throw new Error(`setNumThreads: expected an integer in [1, 1024], got ${n}`);

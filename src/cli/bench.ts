@@ -8,7 +8,7 @@
  * 64, SGD momentum 0.9, lr 0.01). Both train on the 60,000 MNIST images, pixels in [0, 1].
  *
  * Every implementation runs in a worker process of its own: lernen (this file, started again with
- * `--bench-worker`) on the native backend with 1 or 2 OpenBLAS threads or on the JS backend,
+ * `--bench-worker`) on the native backend with 1 or 2 kernel threads or on the JS backend,
  * TensorFlow.js (bench/peers/tfjs_worker.cjs) and PyTorch (bench/peers/torch_worker.py). Workers
  * load the data and warm up once, then time repetitions on command; the repetitions of all
  * variants of a workload alternate, so that background load hits them alike, and each ratio is
@@ -525,7 +525,7 @@ async function lernenWorker(cfg: WorkerConfig): Promise<void> {
     return { seconds: (performance.now() - t0) / 1000, loss: history.epochs[0]?.trainLoss ?? NaN };
   };
   await run(cfg.warmup, false);
-  const threads = cfg.backend === 'native' ? `, ${getNumThreads()} OpenBLAS thread(s)` : '';
+  const threads = cfg.backend === 'native' ? `, ${getNumThreads()} thread(s)` : '';
   send({ type: 'ready', peakRssMB: peakRssMB(), info: `lernen ${cfg.backend}${threads}` });
   const rl = readline.createInterface({ input: process.stdin });
   for await (const line of rl) {

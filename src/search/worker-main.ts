@@ -1,6 +1,6 @@
 /**
  * Entry point of a worker process (forked by `optimize({ workers: N })`): argv[2] is a JSON
- * `{ storage, study, index }`. The worker uses one BLAS thread and joins the study (space,
+ * `{ storage, study, index }`. The worker uses one kernel thread and joins the study (space,
  * sampler, pruner, budgets and objective as stored) until it says stop. SIGINT, SIGTERM or the
  * parent going away interrupt it: the running trial is re-queued.
  */

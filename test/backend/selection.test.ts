@@ -94,6 +94,9 @@ describe('lernen doctor', () => {
     expect(r.openblas.config).toMatch(/OpenBLAS/);
     expect(r.openblas.coreType.length).toBeGreaterThan(0);
     expect(r.openblas.numThreads).toBeGreaterThanOrEqual(1);
+    const text = execFileSync(process.execPath, ['bin/lernen.js', 'doctor'], { cwd: root, encoding: 'utf8' });
+    // The thread count is lernen's kernel team, not OpenBLAS's threads (OpenBLAS runs one-threaded).
+    expect(text).toMatch(new RegExp(`threads: +${r.openblas.numThreads} \\(lernen's kernel team, setNumThreads; OpenBLAS runs one-threaded, (sequential|pthreads|OpenMP) build\\)`));
   });
 
   it('--parity compares both backends op by op with small differences', () => {

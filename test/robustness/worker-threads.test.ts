@@ -18,7 +18,7 @@ let entry = '';
 let threadsBefore = 1;
 beforeAll(() => {
   entry = bundle(path.join(__dirname, 'fixtures', 'train-worker.ts'));
-  // One BLAS thread: the OpenBLAS setting is process-wide, and the workers then do not
+  // One kernel thread: the setting is process-wide, and the workers then do not
   // oversubscribe the cores (the project's rule for parallel trials).
   threadsBefore = getNumThreads();
   setNumThreads(1);
