@@ -21,6 +21,7 @@ export interface DoctorReport {
     loaded: boolean;
     file: string | null;
     from: string | null;
+    /** Every candidate that failed, each with the fix to try (when loaded: those tried first). */
     reasons: string[];
   };
   node: string;
@@ -115,8 +116,10 @@ export function formatDoctor(r: DoctorReport): string {
     `backend:      ${r.backend} (${r.why})`,
     `node:         ${r.node}, Node-API ${r.napiVersion ?? '?'}`,
   ];
-  if (r.addon.loaded) lines.push(`addon:        loaded from ${r.addon.from}: ${r.addon.file}`);
-  else {
+  if (r.addon.loaded) {
+    lines.push(`addon:        loaded from ${r.addon.from}: ${r.addon.file}`);
+    for (const reason of r.addon.reasons) lines.push(`  - tried first, failed: ${reason}`);
+  } else {
     lines.push('addon:        NOT loaded');
     for (const reason of r.addon.reasons) lines.push(`  - ${reason}`);
   }

@@ -2,12 +2,12 @@ import type { Backend, BackendName } from './backend';
 import { createJsBackend } from './js';
 import { loadAddon, type AddonLoad } from './loader';
 import { createNativeBackend } from './native';
-import { createUnavailableBackend } from './unavailable';
 
 export type { Backend, BackendName } from './backend';
 
 interface State {
-  current: Backend;
+  /** The active backend; null while LERNEN_BACKEND=native is set and the addon did not load. */
+  current: Backend | null;
   /** Why `current` was chosen, in words. */
   why: string;
   load: AddonLoad | null;
@@ -34,9 +34,17 @@ function tryNative(s: State): Backend | null {
   return s.native;
 }
 
+/**
+ * The error for a native backend that is required (by `cause`) but did not load: every candidate
+ * the loader tried, with its reason and the fix to try.
+ */
+function nativeRequired(cause: string, load: AddonLoad): Error {
+  return new Error(`lernen: the native backend is required (${cause}) but the addon did not load:\n  ${load.reasons.join('\n  ')}`);
+}
+
 function init(): State {
   if (state) return state;
-  const s: State = { current: null as unknown as Backend, why: '', load: null, native: null, js: null };
+  const s: State = { current: null, why: '', load: null, native: null, js: null };
   const env = process.env.LERNEN_BACKEND?.trim().toLowerCase();
   if (env && env !== 'native' && env !== 'js') {
     throw new Error(`LERNEN_BACKEND must be 'native' or 'js', got '${process.env.LERNEN_BACKEND}'`);
@@ -50,8 +58,8 @@ function init(): State {
       s.current = native;
       s.why = env === 'native' ? 'LERNEN_BACKEND=native' : 'default (native addon loaded)';
     } else if (env === 'native') {
-      // Forced native: every kernel call throws the load failure.
-      s.current = createUnavailableBackend(s.load!.reasons);
+      // Forced native: no backend, so the first tensor operation throws the load failure (and
+      // doctor() still reports it).
       s.why = 'LERNEN_BACKEND=native, but the addon did not load';
     } else {
       s.current = jsBackend(s);
@@ -66,14 +74,20 @@ function init(): State {
   return s;
 }
 
-/** The active backend's kernels. */
+/**
+ * The active backend's kernels. With LERNEN_BACKEND=native and an addon that did not load, this
+ * throws the load failure; the Tensor constructor calls it, so every tensor operation (creation
+ * included) does.
+ */
 export function backend(): Backend {
-  return (state ?? init()).current;
+  const s = state ?? init();
+  if (!s.current) throw nativeRequired('LERNEN_BACKEND=native', s.load!);
+  return s.current;
 }
 
-/** Name of the active backend. */
+/** Name of the active backend (the required one, 'native', even while it failed to load). */
 export function getBackend(): BackendName {
-  return backend().name;
+  return (state ?? init()).current?.name ?? 'native';
 }
 
 /**
@@ -91,9 +105,7 @@ export function setBackend(name: BackendName): void {
     throw new Error(`setBackend: expected 'native' or 'js', got ${JSON.stringify(name)}`);
   }
   const native = tryNative(s);
-  if (!native) {
-    throw new Error(`setBackend('native'): the native addon did not load:\n  ${s.load!.reasons.join('\n  ')}`);
-  }
+  if (!native) throw nativeRequired("setBackend('native')", s.load!);
   s.current = native;
   s.why = "setBackend('native')";
 }
@@ -108,7 +120,7 @@ export function allBackends(): { native: Backend | null; js: Backend } {
 export function backendStatus(): { active: BackendName; why: string; load: AddonLoad | null } {
   const s = init();
   tryNative(s);
-  return { active: s.current.name, why: s.why, load: s.load };
+  return { active: s.current?.name ?? 'native', why: s.why, load: s.load };
 }
 
 /**

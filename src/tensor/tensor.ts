@@ -43,6 +43,7 @@ export class Tensor {
   _spareGrad: Float32Array | null = null;
 
   constructor(data: Float32Array, shape: readonly number[], requiresGrad = false) {
+    backend(); // throws the load failure if LERNEN_BACKEND=native is set and the addon did not load
     const s = checkShape('Tensor', shape);
     if (data.length !== numel(s)) {
       throw new ShapeError(`Tensor: ${data.length} values do not fill shape ${fmtShape(s)} (${numel(s)} elements)`);

@@ -2,8 +2,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../helpers/backends';
+import { elfWithMissingLib, removeTemp } from '../helpers/package-copy';
 
 // Backend selection and `doctor`, each in a fresh process (selection happens once per process).
 const root = path.resolve(__dirname, '../..');
@@ -19,21 +20,31 @@ function run(code: string, env: Record<string, string | undefined> = {}) {
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
+// Error messages are kept whole (every line: the reasons and their fixes).
 const probe = `
 import { getBackend, setBackend, tensor, doctor } from 'SRC/index';
 const r = doctor();
 let y = '';
-try { y = tensor([1, 2, 3, 4], [2, 2]).matmul(tensor([1, 0, 0, 1], [2, 2])).toArray().join(','); } catch (e) { y = 'ERR ' + (e as Error).message.split('\\n')[0]; }
+try { y = tensor([1, 2, 3, 4], [2, 2]).matmul(tensor([1, 0, 0, 1], [2, 2])).toArray().join(','); } catch (e) { y = 'ERR ' + (e as Error).message; }
 let forced = '';
-try { setBackend('native'); forced = 'ok'; } catch (e) { forced = 'ERR ' + (e as Error).message.split('\\n')[0]; }
-console.log(JSON.stringify({ backend: r.backend, why: r.why, loaded: r.addon.loaded, from: r.addon.from, reasons: r.addon.reasons, y, forced }));
+try { setBackend('native'); forced = 'ok'; } catch (e) { forced = 'ERR ' + (e as Error).message; }
+console.log(JSON.stringify({ backend: r.backend, why: r.why, loaded: r.addon.loaded, from: r.addon.from, reasons: r.addon.reasons, y, forced, name: getBackend() }));
 `;
 
 describe('backend selection', () => {
   let bogus: string;
+  /** A real ELF .node whose shared library is gone, and that library's name. */
+  let broken: string;
+  let lib: string;
   beforeAll(() => {
     bogus = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lernen-bogus-')), 'lernen.node');
     fs.writeFileSync(bogus, 'not an ELF file');
+    broken = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lernen-broken-')), 'lernen.node');
+    lib = elfWithMissingLib(broken);
+  });
+  afterAll(() => {
+    for (const f of [bogus, broken]) fs.rmSync(path.dirname(f), { recursive: true, force: true });
+    removeTemp();
   });
 
   it('defaults to native, loaded from the local build', () => {
@@ -59,17 +70,58 @@ describe('backend selection', () => {
     expect(j.y).toBe('1,2,3,4');
     expect(j.loaded).toBe(false);
     expect(j.reasons.join(' ')).toMatch(/invalid ELF header|file too short/);
-    expect(j.forced).toMatch(/^ERR setBackend\('native'\): the native addon did not load/);
+    expect(j.forced).toMatch(/^ERR lernen: the native backend is required \(setBackend\('native'\)\) but the addon did not load:\n  LERNEN_ADDON=/);
     const warnings = r.err.match(/\(node:\d+\) \[LERNEN_NO_NATIVE\]/g) ?? [];
     expect(warnings).toHaveLength(1);
     expect(r.err).toMatch(/using the pure-JS backend because the native addon did not load: .*(invalid ELF header|file too short)/);
   });
 
-  it('LERNEN_BACKEND=native turns a failed load into an error, not a fallback', () => {
-    const r = run(probe, { LERNEN_BACKEND: 'native', LERNEN_ADDON: bogus });
+  it('falls back to JS with one warning naming a missing shared library (a real ELF addon)', () => {
+    const r = run(probe, { LERNEN_ADDON: broken });
+    expect(r.code, r.err).toBe(0);
     const j = JSON.parse(r.out);
-    expect(j.backend).toBe('native');
-    expect(j.y).toMatch(/^ERR lernen: the native backend is required \(LERNEN_BACKEND=native\) but the addon did not load/);
+    expect(j).toMatchObject({ backend: 'js', loaded: false, y: '1,2,3,4' });
+    expect(j.reasons).toEqual([expect.stringContaining(`LERNEN_ADDON=${broken}: ${lib}: cannot open shared object file`)]);
+    expect(j.reasons[0]).toContain(`(fix: install the package that provides ${lib} `);
+    const warnings = r.err.match(/\(node:\d+\) \[LERNEN_NO_NATIVE\]/g) ?? [];
+    expect(warnings).toHaveLength(1);
+    expect(r.err).toContain(`using the pure-JS backend because the native addon did not load: LERNEN_ADDON=${broken}: ${lib}: cannot open shared object file`);
+  });
+
+  it("setBackend('native') throws at once, with every reason and its fix, when the addon cannot load", () => {
+    const r = run(probe, { LERNEN_ADDON: broken });
+    const j = JSON.parse(r.out);
+    expect(j.forced).toBe(`ERR lernen: the native backend is required (setBackend('native')) but the addon did not load:\n  ${j.reasons[0]}`);
+    expect(j.name).toBe('js'); // the failed switch left the JS backend active
+  });
+
+  it('LERNEN_BACKEND=native: a failed load is an error at the first tensor operation (same message), doctor still reports', () => {
+    const r = run(probe, { LERNEN_BACKEND: 'native', LERNEN_ADDON: broken });
+    expect(r.code, r.err).toBe(0);
+    const j = JSON.parse(r.out);
+    // doctor() works and says why.
+    expect(j).toMatchObject({ backend: 'native', loaded: false, why: 'LERNEN_BACKEND=native, but the addon did not load', name: 'native' });
+    expect(j.reasons).toHaveLength(1);
+    expect(j.reasons[0]).toContain(`${lib}: cannot open shared object file`);
+    // No fallback and no warning: the first tensor operation throws the full reason list ...
+    expect(r.err).not.toMatch(/LERNEN_NO_NATIVE/);
+    const body = `the addon did not load:\n  ${j.reasons[0]}`;
+    expect(j.y).toBe(`ERR lernen: the native backend is required (LERNEN_BACKEND=native) but ${body}`);
+    // ... the same message setBackend('native') throws, but for the cause it names.
+    expect(j.forced).toBe(`ERR lernen: the native backend is required (setBackend('native')) but ${body}`);
+  });
+
+  it('LERNEN_BACKEND=native fails at tensor creation too, and the CLI doctor still runs', () => {
+    const r = run(`
+import { tensor, zeros } from 'SRC/index';
+for (const f of [() => tensor([1, 2]), () => zeros([3])]) {
+  try { f(); console.log('created'); } catch (e) { console.log((e as Error).message.split('\\n')[0]); }
+}`, { LERNEN_BACKEND: 'native', LERNEN_ADDON: bogus });
+    expect(r.out.trim().split('\n')).toEqual(Array(2).fill('lernen: the native backend is required (LERNEN_BACKEND=native) but the addon did not load:'));
+    const d = spawnSync(process.execPath, ['bin/lernen.js', 'doctor'], { cwd: root, encoding: 'utf8', env: { ...process.env, LERNEN_BACKEND: 'native', LERNEN_ADDON: bogus } });
+    expect(d.status, d.stderr).toBe(0);
+    expect(d.stdout).toMatch(/backend: +native \(LERNEN_BACKEND=native, but the addon did not load\)/);
+    expect(d.stdout).toMatch(/addon: +NOT loaded\n  - LERNEN_ADDON=.*(invalid ELF header|file too short).*\(fix: /);
   });
 
   it('rejects an unknown LERNEN_BACKEND value', () => {
