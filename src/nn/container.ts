@@ -1,21 +1,12 @@
 import { isGradEnabled } from '../tensor/autograd';
 import { ValueError } from '../tensor/errors';
 import type { Tensor } from '../tensor/tensor';
-import { GELU, Identity, LeakyReLU, ReLU, Sigmoid, Tanh } from './activation';
+import { ReLU } from './activation';
 import { Conv2d } from './conv';
-import { Dropout } from './dropout';
-import { Flatten } from './flatten';
 import { Linear } from './linear';
 import { Module } from './module';
-import { AvgPool2d, MaxPool2d } from './pooling';
-
-/**
- * Built-in layers whose forward keeps no reference to its input or output outside the autograd
- * graph (the exact classes, not subclasses, and not with a replaced forward/call).
- */
-const PLAIN: ReadonlySet<unknown> = new Set<unknown>([
-  Linear, Conv2d, ReLU, LeakyReLU, Sigmoid, Tanh, GELU, Identity, Dropout, Flatten, MaxPool2d, AvgPool2d,
-]);
+import { MaxPool2d } from './pooling';
+import { isPlain, registerPlainContainer } from './plain';
 
 /**
  * How many modules from mods[i] run as one fused kernel call: Linear → ReLU and Conv2d → ReLU
@@ -37,11 +28,6 @@ function fusedRun(mods: Module[], i: number): number {
   return 1;
 }
 
-function isPlain(m: Module): boolean {
-  const ctor = m.constructor as { prototype: Module };
-  return PLAIN.has(ctor) && m.forward === ctor.prototype.forward && m.call === Module.prototype.call;
-}
-
 /**
  * Runs modules in order; children are keyed "0", "1", … (or by the names of a record passed
  * as the only argument). A Linear (or Conv2d) directly followed by a ReLU runs as one fused
@@ -50,8 +36,9 @@ function isPlain(m: Module): boolean {
  * memory); set `fuse = false` to run them separately.
  *
  * An activation passed between two built-in layers (Linear, Conv2d, activations, Dropout,
- * Flatten, pooling) is referenced by nothing but the autograd graph: its buffer is reused for
- * later steps once backward() has freed the graph (the returned output never is).
+ * Flatten, pooling, batch norm, and Sequential or Residual containers of those) is referenced by
+ * nothing but the autograd graph: its buffer is reused for later steps once backward() has
+ * freed the graph (the returned output never is).
  *
  * ```ts
  * const mlp = new nn.Sequential(new nn.Linear(784, 128), new nn.ReLU(), new nn.Linear(128, 10));
@@ -122,3 +109,4 @@ export class Sequential extends Module {
     return x;
   }
 }
+registerPlainContainer(Sequential);

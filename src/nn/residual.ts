@@ -1,6 +1,8 @@
+import { isGradEnabled } from '../tensor/autograd';
 import { ShapeError, ValueError, fmtShape } from '../tensor/errors';
 import type { Tensor } from '../tensor/tensor';
 import { Module } from './module';
+import { isPlain, registerPlainContainer } from './plain';
 
 /**
  * Skip connection: y = s(x) + block(x), where s is the identity, or `projection` (e.g. a
@@ -30,6 +32,16 @@ export class Residual extends Module {
       throw new ShapeError(`Residual: the block maps ${fmtShape(x.shape)} to ${fmtShape(y.shape)} but the skip path gives ${fmtShape(s.shape)}`
         + (this.projection ? '' : '; pass a projection module that maps the input to the block\'s output shape'));
     }
-    return s.add(y);
+    const out = s.add(y);
+    if (isGradEnabled()) {
+      // The branch outputs feed only the sum: when a built-in module made them, nothing but the
+      // graph holds them, and their buffers go back to the pool once backward() frees it.
+      for (const [t, m] of [[y, this.block], [s, this.projection]] as const) {
+        if (m && t !== x && t.requiresGrad && t.data.buffer !== x.data.buffer && isPlain(m)) t._recycle = true;
+      }
+    }
+    return out;
   }
 }
+
+registerPlainContainer(Residual);

@@ -34,6 +34,16 @@ const cnn = () => new nn.Sequential(
   new nn.Dropout(0.25), new nn.Flatten(), new nn.Linear(16 * 5 * 5, 32), new nn.ReLU(), new nn.Dropout(0.5),
   new nn.Linear(32, 10));
 
+const block = (ch: number) => new nn.Residual(new nn.Sequential(
+  new nn.Conv2d(ch, ch, 3, { padding: 1, bias: false }), new nn.BatchNorm2d(ch), new nn.ReLU(),
+  new nn.Conv2d(ch, ch, 3, { padding: 1, bias: false }), new nn.BatchNorm2d(ch)));
+/** Batch norm and residual blocks, one with a projection (the shape of the resnet preset). */
+const resnet = () => new nn.Sequential(
+  new nn.Conv2d(1, 8, 3, { padding: 1, bias: false }), new nn.BatchNorm2d(8), new nn.ReLU(), new nn.MaxPool2d(2),
+  block(8), new nn.ReLU(),
+  new nn.Residual(new nn.Sequential(new nn.Conv2d(8, 16, 3, { padding: 1 }), new nn.ReLU()), { projection: new nn.Conv2d(8, 16, 1) }),
+  new nn.Flatten(), new nn.BatchNorm1d(16 * 7 * 7), new nn.Linear(16 * 7 * 7, 10));
+
 /** Trains two epochs with fit(); `fresh`: with the pool off (every buffer a new, zeroed one). */
 async function train(make: () => nn.Module, data: Batch[], fresh: boolean): Promise<Float32Array[]> {
   manualSeed(5);
@@ -55,11 +65,12 @@ describe.each(EACH)('buffer pool on %s', (_label, name) => {
     try { return await f(); } finally { setBackend(prev); }
   };
 
-  it('a warmed-up training step allocates no large buffer (MLP and CNN)', async () => {
+  it('a warmed-up training step allocates no large buffer (MLP, CNN, batch norm and residual blocks)', async () => {
     await withBackend(async () => {
       for (const [make, data] of [
         [mlp, batches(4, 64, [1, 14, 14], 10, 1)],
         [cnn, batches(3, 16, [1, 14, 14], 10, 2)],
+        [resnet, batches(3, 64, [1, 14, 14], 10, 6)],  // activations of 100-400 KB
       ] as const) {
         manualSeed(1);
         const model = make();
@@ -79,6 +90,7 @@ describe.each(EACH)('buffer pool on %s', (_label, name) => {
       for (const [make, data] of [
         [mlp, batches(3, 32, [1, 14, 14], 10, 3)],
         [cnn, batches(3, 8, [1, 14, 14], 10, 4)],
+        [resnet, batches(3, 8, [1, 14, 14], 10, 7)],
       ] as const) {
         const reused = await train(make, data, false);
         const fresh = await train(make, data, true);
@@ -102,6 +114,28 @@ describe.each(EACH)('buffer pool on %s', (_label, name) => {
         for (const p of model.parameters()) p.grad = null;
       }
       for (const { t, copy } of kept) expect(Array.from(t.data)).toEqual(Array.from(copy));
+    });
+  });
+
+  it('never recycles the output of a residual branch that user code may hold', async () => {
+    await withBackend(async () => {
+      manualSeed(3);
+      // A custom block (not a built-in) keeps its outputs: the Residual must leave them alone.
+      class Keeping extends nn.Module {
+        lin = new nn.Linear(32, 32);
+        seen: Array<{ t: Tensor; copy: Float32Array }> = [];
+        forward(x: Tensor): Tensor {
+          const y = this.lin.call(x).relu();
+          this.seen.push({ t: y, copy: y.data.slice() });
+          return y;
+        }
+      }
+      const keep = new Keeping();
+      const model = new nn.Sequential(new nn.Linear(64, 32), new nn.ReLU(), new nn.Residual(keep), new nn.ReLU(), new nn.Linear(32, 10));
+      const opt = new SGD(model.parameters(), { lr: 0.01 });
+      await fit(model, { train: batches(4, 256, [64], 10, 8), optimizer: opt, epochs: 2 });
+      expect(keep.seen.length).toBe(8);
+      for (const { t, copy } of keep.seen) expect(Array.from(t.data)).toEqual(Array.from(copy));
     });
   });
 });
