@@ -19,7 +19,8 @@ export interface PresetOptions {
  * - `mlp`: 784-512-512-10, ReLU, dropout 0.2 (the W1 workload);
  * - `cnn`: the PyTorch MNIST example's network (conv 32, conv 64, max-pool, dropout 0.25,
  *   fc 128, dropout 0.5, fc 10);
- * - `resnet`: a small residual network with batch norm (two stages of 16 and 32 channels).
+ * - `resnet`: a small residual network with batch norm: two stages (16 channels on 14×14, 32 on
+ *   7×7), each a conv + BN + ReLU + max-pool followed by a residual block of two conv + BN.
  */
 export function buildPreset(name: PresetName, o: PresetOptions = {}): nn.Module {
   const classes = o.classes ?? 10;
@@ -49,16 +50,19 @@ export function buildPreset(name: PresetName, o: PresetOptions = {}): nn.Module 
       );
     }
     case 'resnet': {
+      // Each stage pools first and then runs its residual block on the smaller map: the blocks
+      // (most of the network's work) see 14×14 and 7×7 planes, a quarter of the arithmetic of
+      // blocks at 28×28 and 14×14, for the same test accuracy on MNIST in our runs.
       const block = (ch: number) => new nn.Residual(new nn.Sequential(
         new nn.Conv2d(ch, ch, 3, { padding: 1, bias: false }), new nn.BatchNorm2d(ch), new nn.ReLU(),
         new nn.Conv2d(ch, ch, 3, { padding: 1, bias: false }), new nn.BatchNorm2d(ch),
       ));
       const p = o.dropout ?? 0;
       return new nn.Sequential(
-        new nn.Conv2d(c, 16, 3, { padding: 1, bias: false }), new nn.BatchNorm2d(16), new nn.ReLU(),
-        block(16), new nn.ReLU(), new nn.MaxPool2d(2),
-        new nn.Conv2d(16, 32, 3, { padding: 1, bias: false }), new nn.BatchNorm2d(32), new nn.ReLU(),
-        block(32), new nn.ReLU(), new nn.MaxPool2d(2),
+        new nn.Conv2d(c, 16, 3, { padding: 1, bias: false }), new nn.BatchNorm2d(16), new nn.ReLU(), new nn.MaxPool2d(2),
+        block(16), new nn.ReLU(),
+        new nn.Conv2d(16, 32, 3, { padding: 1, bias: false }), new nn.BatchNorm2d(32), new nn.ReLU(), new nn.MaxPool2d(2),
+        block(32), new nn.ReLU(),
         new nn.Flatten(), new nn.Dropout(p),
         new nn.Linear(32 * Math.floor(h / 4) * Math.floor(w / 4), classes),
       );
@@ -94,10 +98,12 @@ export interface Recipe {
  *   with label smoothing 0.1), Adam 1e-3 batch 16 99.00 %, SGD momentum 0.9 lr 0.05 batch 32
  *   98.86 %, lr 0.1 batch 64 98.84 % (all one-cycle). The small batch buys more updates in two
  *   epochs; smoothing keeps the heavily dropped-out network from over-confident early fits;
- * - resnet: SGD momentum 0.9 lr 0.1 with weight decay 5e-4, batch 128, one-cycle, 3 epochs.
+ * - resnet: SGD momentum 0.9 lr 0.1 with weight decay 5e-4, batch 128, one-cycle, 2 epochs: seed 1,
+ *   test accuracy 99.32 % in 36 s wall on 2 cores (`lernen train --model resnet`, the fastest
+ *   preset to 99 %; the cnn recipe's 2 epochs take about 90 s).
  */
 export const RECIPES: Record<PresetName, Recipe> = {
   mlp: { epochs: 5, batchSize: 128, optimizer: 'sgd', lr: 0.1, momentum: 0.9, weightDecay: 0, schedule: 'onecycle', normalize: true, labelSmoothing: 0 },
   cnn: { epochs: 2, batchSize: 16, optimizer: 'adam', lr: 1e-3, momentum: 0, weightDecay: 0, schedule: 'onecycle', normalize: true, labelSmoothing: 0.1 },
-  resnet: { epochs: 3, batchSize: 128, optimizer: 'sgd', lr: 0.1, momentum: 0.9, weightDecay: 5e-4, schedule: 'onecycle', normalize: true, labelSmoothing: 0 },
+  resnet: { epochs: 2, batchSize: 128, optimizer: 'sgd', lr: 0.1, momentum: 0.9, weightDecay: 5e-4, schedule: 'onecycle', normalize: true, labelSmoothing: 0 },
 };
