@@ -1,3 +1,6 @@
+/// <reference types="node" preserve="true" />
+// lernen's declarations use Node's types (Buffer, AbortSignal, NodeJS.WritableStream): the directive
+// makes a consumer's compiler load @types/node (a dependency of lernen) with them.
 /**
  * lernen — typed deep learning for Node.js.
  *
