@@ -172,9 +172,13 @@ async function runMnistTrial(trial: Trial, o: MnistObjectiveOptions & { model: '
   if (o.threads && process.env.LERNEN_SEARCH_WORKER === undefined) setNumThreads(o.threads);
   const c = resolveMnistParams(trial.params, trial.maxEpochs);
   const data = loadData(o);
-  manualSeed(o.seed);
-  const model = buildPreset(o.model, { ...(c.dropout === undefined ? {} : { dropout: c.dropout }) });
-  const optimizer = makeOptimizer(c.optimizer, model.parameters(), c);
+  // Fresh model and optimizer: the same for a first run and for one that starts over.
+  const fresh = () => {
+    manualSeed(o.seed);
+    const m = buildPreset(o.model, { ...(c.dropout === undefined ? {} : { dropout: c.dropout }) });
+    return { model: m, optimizer: makeOptimizer(c.optimizer, m.parameters(), c) };
+  };
+  let { model, optimizer } = fresh();
   const files = { model: path.join(trial.checkpointDir, 'model.lernen'), optimizer: path.join(trial.checkpointDir, 'optimizer.lernen') };
   let start = 0;
   let curve: EpochRecord[] = [];
@@ -187,7 +191,9 @@ async function runMnistTrial(trial: Trial, o: MnistObjectiveOptions & { model: '
       start = meta.epoch ?? 0;
       curve = Array.isArray(meta.curve) ? meta.curve : [];
     } catch {
-      // A damaged checkpoint: start over.
+      // A damaged checkpoint: start over, from weights and optimizer state that the half-done
+      // load did not touch (the model may have loaded before the optimizer file was refused).
+      ({ model, optimizer } = fresh());
       start = 0;
       curve = [];
     }
