@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { threadId } from 'node:worker_threads';
 import * as zlib from 'node:zlib';
+import { fileKind } from '../files';
 import { DataError } from './errors';
 
 /**
@@ -143,10 +144,7 @@ export function readIdx(file: string, opts: ReadIdxOptions = {}): IdxFile {
   } catch (e) {
     throw new DataError(name, `cannot open ${file}: ${(e as Error).message}`);
   }
-  if (!st.isFile()) {
-    const kind = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'not a regular file';
-    throw new DataError(name, `${file} is not a regular file (${kind})`);
-  }
+  if (!st.isFile()) throw new DataError(name, `${file} is not a regular file (${fileKind(st)})`);
   if (file.endsWith('.gz')) return parseIdx(gunzipFile(file, opts.maxBytes ?? DEFAULT_MAX_GUNZIP_BYTES), name);
   let fd: number;
   try {

@@ -24,6 +24,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileKind } from '../files';
 import { LernenError, quote } from '../tensor/errors';
 import { Tensor } from '../tensor/tensor';
 import { Module, type LoadedState, type StateDict } from './module';
@@ -312,8 +313,7 @@ export function checkRegularFile(file: string, fail: (msg: string) => never): vo
     fail(`cannot read the state file: ${(e as Error).message}`);
   }
   if (!st.isFile()) {
-    const kind = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isSocket() ? 'a socket' : 'not a regular file';
-    fail(`not a regular file (${kind})`);
+    fail(`not a regular file (${fileKind(st)})`);
   }
 }
 

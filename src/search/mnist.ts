@@ -15,6 +15,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { makeDirs } from '../files';
 import { setBackend, setNumThreads } from '../backend';
 import { DataLoader, loadIdxDataset, loadMnist, mnistDir, trainValSplit, type ImageDataset } from '../data';
 import * as nn from '../nn';
@@ -215,7 +216,7 @@ async function runMnistTrial(trial: Trial, o: MnistObjectiveOptions & { model: '
       await trial.report(epoch, rec.valAccuracy);
       await trial.setAttr('curve', curve);
       if (ctx.stop === null && epoch < c.epochs) {
-        fs.mkdirSync(trial.checkpointDir, { recursive: true });
+        makeDirs(trial.checkpointDir);
         noGrad(() => nn.save(model, files.model, { epoch, curve }));
         optim.save(optimizer, files.optimizer, { epoch });
       }

@@ -18,6 +18,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { errnoOf, fileKind, makeDirs } from '../files';
 import { StorageError } from './errors';
 import type { Params, ParamValue } from './space';
 import type { Intermediate, TrialRecord, TrialState } from './types';
@@ -118,7 +119,15 @@ class SqliteDriver implements Driver {
     } catch (e) {
       throw new StorageError(`the SQLite storage needs the better-sqlite3 package (npm install better-sqlite3@12): ${(e as Error).message}`);
     }
-    if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    if (file !== ':memory:') {
+      // A FIFO or a device would block or feed SQLite without end.
+      let st: fs.Stats | null = null;
+      try { st = fs.statSync(file); } catch { /* a new database */ }
+      if (st && !st.isFile()) throw new StorageError(`the SQLite database ${file} is not a regular file (${fileKind(st)})`);
+      try { makeDirs(path.dirname(path.resolve(file))); } catch (e) {
+        throw new StorageError(`cannot create the folder of the SQLite database ${file} (${errnoOf(e)})`);
+      }
+    }
     this.key = file === ':memory:' ? `:memory:${++memoryDbs}` : path.resolve(file);
     try {
       this.db = new Database(file, { timeout: 30_000 });

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import * as fs from 'node:fs';
+import { makeDirs } from '../files';
 import { save } from '../nn/serialize';
 import type { Module } from '../nn/module';
 import type { Callback, FitContext } from './fit';
@@ -26,7 +26,7 @@ export function checkpoint(opts: CheckpointOptions): Callback & { best: number; 
   const cb = {
     best: higher ? -Infinity : Infinity,
     files,
-    onTrainBegin() { fs.mkdirSync(opts.dir, { recursive: true }); },
+    onTrainBegin() { makeDirs(opts.dir); },
     onEpochEnd(r: EpochRecord, ctx: FitContext) {
       const model = ctx.model as unknown as Module;
       const meta = { ...opts.meta, epoch: r.epoch, metrics: { ...r } };
