@@ -1,4 +1,8 @@
-/** A strict flag parser: unknown flags, missing values and bad numbers are errors. */
+/** A strict flag parser (unknown flags, missing values and bad numbers are errors) and checks of flag values. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { errnoOf, fileKind, makeDirs } from '../files';
+
 export class UsageError extends Error {
   constructor(message: string) {
     super(message);
@@ -48,4 +52,51 @@ export function parseFlags(command: string, argv: readonly string[], spec: FlagS
     }
   }
   return { flags, positional };
+}
+
+/** One of `allowed`, else a usage error that lists them. */
+export function oneOf<T extends string>(cmd: string, flag: string, v: unknown, allowed: readonly T[]): T {
+  if (typeof v !== 'string' || !allowed.includes(v as T)) {
+    throw new UsageError(`${cmd}: --${flag} must be one of ${allowed.join(', ')}, got '${String(v)}'`);
+  }
+  return v as T;
+}
+
+/** A path flag's value, resolved; an empty one is an error (it would resolve to the working directory). */
+export function pathFlag(cmd: string, flag: string, v: unknown): string {
+  const s = String(v);
+  if (s.trim() === '') throw new UsageError(`${cmd}: --${flag} needs a path, got '${s}'`);
+  return path.resolve(s);
+}
+
+/** Creates `dir` (one level at a time: see makeDirs) and writes a probe file in it; the errno code on failure. */
+function makeWritableDir(dir: string): string | null {
+  try {
+    makeDirs(dir);
+    const probe = path.join(dir, `.lernen-write-test-${process.pid}`);
+    fs.writeFileSync(probe, '');
+    fs.unlinkSync(probe);
+    return null;
+  } catch (e) {
+    return errnoOf(e);
+  }
+}
+
+/** Creates an output folder and checks that a file can be written in it, so that a bad folder fails before anything runs. */
+export function ensureOutDir(cmd: string, flag: string, dir: string): void {
+  const err = makeWritableDir(dir);
+  if (err) throw new UsageError(`${cmd}: --${flag} ${dir}: not writable (${err})`);
+}
+
+/**
+ * Checks an output file before anything runs: an existing one must be a regular file (a FIFO
+ * or a device would block or never end when read back), and its folder must be writable
+ * (created if need be). `shown` is how the message names it (default: the file).
+ */
+export function checkOutFile(cmd: string, flag: string, file: string, shown = file): void {
+  let st: fs.Stats | null = null;
+  try { st = fs.statSync(file); } catch { /* a new file */ }
+  if (st && !st.isFile()) throw new UsageError(`${cmd}: --${flag} ${shown}: not a regular file (${fileKind(st)})`);
+  const err = makeWritableDir(path.dirname(file));
+  if (err) throw new UsageError(`${cmd}: --${flag} ${shown}: cannot write in its folder ${path.dirname(file)} (${err})`);
 }

@@ -1,10 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { setBackend, setNumThreads, getBackend, getNumThreads } from '../backend';
-import { DataLoader, loadIdxDataset, loadMnist, parseAugmentSpec, augment, trainValSplit, mnistDir } from '../data';
+import { DataError, DataLoader, loadIdxDataset, loadMnist, parseAugmentSpec, augment, trainValSplit, mnistDir } from '../data';
 import type { AugmentOptions, ImageDataset } from '../data';
 import * as nn from '../nn';
-import { writeFileAtomic } from '../nn/serialize';
+import { StateFileError, writeFileAtomic } from '../nn/serialize';
 import * as optim from '../optim';
 import { manualSeed } from '../tensor/random';
 import { noGrad } from '../tensor/autograd';
@@ -14,21 +14,14 @@ import { diagnose } from '../train/diagnose';
 import { evaluate, fit, type LossName, type SchedulerLike } from '../train/fit';
 import { htmlReport, learningCurvesSvg } from '../train/plot';
 import { PRESETS, RECIPES, buildPreset, type OptimizerName, type PresetName, type ScheduleName } from '../train/presets';
-import { UsageError, parseFlags, type FlagSpec } from './args';
+import { UsageError, ensureOutDir, oneOf, parseFlags, pathFlag, type FlagSpec } from './args';
 
-const TRAIN_FLAGS: FlagSpec = {
+export const TRAIN_FLAGS: FlagSpec = {
   model: 'string', epochs: 'int', 'batch-size': 'int', optimizer: 'string', lr: 'number', momentum: 'number',
   'weight-decay': 'number', l1: 'number', l2: 'number', dropout: 'number', augment: 'string', loss: 'string',
   seed: 'int', data: 'string', backend: 'string', threads: 'int', out: 'string', schedule: 'string',
   'val-size': 'int', 'time-budget': 'string', quiet: 'boolean', 'label-smoothing': 'number',
 };
-
-function oneOf<T extends string>(cmd: string, flag: string, v: unknown, allowed: readonly T[]): T {
-  if (typeof v !== 'string' || !allowed.includes(v as T)) {
-    throw new UsageError(`${cmd}: --${flag} must be one of ${allowed.join(', ')}, got '${String(v)}'`);
-  }
-  return v as T;
-}
 
 function range(cmd: string, flag: string, v: number, lo: number, hi: number, loOpen = false): number {
   if (!(loOpen ? v > lo : v >= lo) || !(v <= hi)) throw new UsageError(`${cmd}: --${flag} must be in ${loOpen ? '(' : '['}${lo}, ${hi}], got ${v}`);
@@ -61,21 +54,16 @@ function checkDataDir(cmd: string, dir: string): void {
   }
 }
 
-/** mkdir -p one level at a time: Node 20's recursive mkdir loops forever under /proc. */
-function makeDirs(dir: string): void {
-  if (fs.existsSync(dir)) return;
-  makeDirs(path.dirname(dir));
-  fs.mkdirSync(dir);
-}
-
-function checkOutDir(cmd: string, dir: string): void {
+/**
+ * Runs `read`; a data or state file error gets `prefix` (the command and the flag that named the
+ * file) in front. It stays a plain error (exit code 1): the flag was well formed, the file is bad.
+ */
+function fileFlag<T>(prefix: string, read: () => T): T {
   try {
-    makeDirs(dir);
-    const probe = path.join(dir, `.lernen-write-test-${process.pid}`);
-    fs.writeFileSync(probe, '');
-    fs.unlinkSync(probe);
+    return read();
   } catch (e) {
-    throw new UsageError(`${cmd}: --out ${dir}: not writable (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    if (e instanceof DataError || e instanceof StateFileError) throw new Error(`${prefix} ${e.message}`, { cause: e });
+    throw e;
   }
 }
 
@@ -101,10 +89,16 @@ export interface TrainConfig {
   out: string;
   valSize: number;
   timeBudgetMs: number | null;
+  /** No per-epoch progress lines. */
+  quiet: boolean;
 }
 
-/** Validates every flag before anything trains; returns the full configuration. */
-export function parseTrainArgs(argv: readonly string[]): TrainConfig {
+/**
+ * Validates every flag before anything trains; returns the full configuration. The --data folder
+ * is checked and the --out folder created unless `checkPaths` is false (flags checked for a later
+ * run, as `lernen bench --mlp-args` does).
+ */
+export function parseTrainArgs(argv: readonly string[], opts: { checkPaths?: boolean } = {}): TrainConfig {
   const cmd = 'train';
   const { flags: f, positional } = parseFlags(cmd, argv, TRAIN_FLAGS);
   if (positional.length) throw new UsageError(`${cmd}: unexpected argument '${positional[0]}'`);
@@ -131,15 +125,15 @@ export function parseTrainArgs(argv: readonly string[]): TrainConfig {
   const schedule = oneOf(cmd, 'schedule', f.schedule ?? r.schedule, ['none', 'cosine', 'onecycle', 'step'] as const);
   const seed = (f.seed as number) ?? 1;
   if (!Number.isSafeInteger(seed) || seed < 0) throw new UsageError(`${cmd}: --seed must be a non-negative integer, got ${seed}`);
-  const data = f.data === undefined ? mnistDir() : path.resolve(String(f.data));
-  checkDataDir(cmd, data);
+  const data = f.data === undefined ? mnistDir() : pathFlag(cmd, 'data', f.data);
+  if (opts.checkPaths !== false) checkDataDir(cmd, data);
   const backend = oneOf(cmd, 'backend', f.backend ?? 'native', ['native', 'js'] as const);
   const threads = range(cmd, 'threads', (f.threads as number) ?? 2, 1, 1024);
-  const out = path.resolve(String(f.out ?? `runs/${model}`));
+  const out = f.out === undefined ? path.resolve(`runs/${model}`) : pathFlag(cmd, 'out', f.out);
   const valSize = range(cmd, 'val-size', (f['val-size'] as number) ?? 5000, 0, 1e9);
   const timeBudgetMs = f['time-budget'] === undefined ? null : parseDuration(cmd, 'time-budget', String(f['time-budget']));
-  checkOutDir(cmd, out);
-  return { model, epochs, batchSize, optimizer, lr, momentum, weightDecay, l1, l2, dropout, augment: aug, loss, labelSmoothing, schedule, seed, data, backend, threads, out, valSize, timeBudgetMs };
+  if (opts.checkPaths !== false) ensureOutDir(cmd, 'out', out);
+  return { model, epochs, batchSize, optimizer, lr, momentum, weightDecay, l1, l2, dropout, augment: aug, loss, labelSmoothing, schedule, seed, data, backend, threads, out, valSize, timeBudgetMs, quiet: f.quiet === true };
 }
 
 export function makeOptimizer(name: OptimizerName, params: nn.Module | ReturnType<nn.Module['parameters']>, c: { lr: number; momentum: number; weightDecay: number }): optim.Optimizer<never> {
@@ -180,7 +174,8 @@ export async function runTrain(c: TrainConfig, io: { log: (s: string) => void; q
   setNumThreads(c.threads);
   manualSeed(c.seed);
   const t0 = performance.now();
-  const all = c.data === mnistDir() ? loadMnist() : loadIdxDataset(c.data);
+  const all = fileFlag(`train: --data ${c.data}:`, () => (c.data === mnistDir() ? loadMnist() : loadIdxDataset(c.data)));
+  if (c.valSize >= all.train.length) throw new UsageError(`train: --val-size ${c.valSize} leaves no training images (the training set has ${all.train.length})`);
   const split = c.valSize > 0 ? trainValSplit(all.train, { valSize: c.valSize, seed: c.seed }) : { train: all.train, val: null as ImageDataset | null };
   const model = buildPreset(c.model, { ...(c.dropout === null ? {} : { dropout: c.dropout }), classes: Math.max(all.train.numClasses, 2), channels: all.train.channels, height: all.train.height, width: all.train.width });
   const normalize = RECIPES[c.model].normalize ? 'mnist' as const : false as const;
@@ -193,7 +188,8 @@ export async function runTrain(c: TrainConfig, io: { log: (s: string) => void; q
   const loss = lossName === 'cross-entropy' && c.labelSmoothing > 0
     ? (o: import('../tensor').Tensor, y: Int32Array) => nn.functional.crossEntropy(o, y, { labelSmoothing: c.labelSmoothing })
     : lossName;
-  const config = { ...c, backend: getBackend(), threads: getNumThreads() };
+  const { quiet: _quiet, ...recorded } = c;
+  const config = { ...recorded, backend: getBackend(), threads: getNumThreads() };
   const meta = { preset: c.model, presetOptions: { dropout: c.dropout, classes: Math.max(all.train.numClasses, 2), channels: all.train.channels, height: all.train.height, width: all.train.width }, normalize, config };
   io.log(`lernen train: ${c.model} on ${split.train.length} images (${split.val?.length ?? 0} validation, ${all.test.length} test), ${c.epochs} epochs, ${c.optimizer} lr ${c.lr}, batch ${c.batchSize}${c.labelSmoothing > 0 && c.loss === 'cross-entropy' ? `, label smoothing ${c.labelSmoothing}` : ''}, backend ${getBackend()} with ${getNumThreads()} thread(s)`);
   const ckpt = checkpoint({ dir: path.join(c.out, 'checkpoints'), monitor: val ? 'valAccuracy' : 'trainAccuracy', meta });
@@ -231,30 +227,32 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
   const onSig = () => { process.stderr.write('\nlernen: interrupted, finishing the current batch and saving...\n'); ac.abort(); };
   process.once('SIGINT', onSig);
   try {
-    await runTrain(c, { log: (s) => process.stdout.write(`${s}\n`), quiet: false, signal: ac.signal });
+    await runTrain(c, { log: (s) => process.stdout.write(`${s}\n`), quiet: c.quiet, signal: ac.signal });
   } finally {
     process.off('SIGINT', onSig);
   }
   return 0;
 }
 
+export const EVAL_FLAGS: FlagSpec = { model: 'string', data: 'string', backend: 'string', threads: 'int', json: 'boolean' };
+
 /** `lernen eval --model FILE [--data DIR]`: test accuracy and a confusion matrix. */
 export async function evalCommand(argv: readonly string[]): Promise<number> {
   const cmd = 'eval';
-  const { flags: f, positional } = parseFlags(cmd, argv, { model: 'string', data: 'string', backend: 'string', threads: 'int', json: 'boolean' });
+  const { flags: f, positional } = parseFlags(cmd, argv, EVAL_FLAGS);
   if (positional.length) throw new UsageError(`${cmd}: unexpected argument '${positional[0]}'`);
   if (!f.model) throw new UsageError(`${cmd}: --model FILE is required`);
-  const file = path.resolve(String(f.model));
+  const file = pathFlag(cmd, 'model', f.model);
   if (!fs.existsSync(file)) throw new UsageError(`${cmd}: --model ${f.model}: no such file`);
   if (!fs.statSync(file).isFile()) throw new UsageError(`${cmd}: --model ${f.model}: not a regular file`);
-  const data = f.data === undefined ? mnistDir() : path.resolve(String(f.data));
+  const data = f.data === undefined ? mnistDir() : pathFlag(cmd, 'data', f.data);
   checkDataDir(cmd, data);
   setBackend(oneOf(cmd, 'backend', f.backend ?? 'native', ['native', 'js'] as const));
   if (f.threads !== undefined) setNumThreads(range(cmd, 'threads', f.threads as number, 1, 1024));
-  const state = nn.load(file);
+  const state = fileFlag(`${cmd}: --model`, () => nn.load(file));
   const preset = state.meta.preset;
   if (typeof preset !== 'string' || !PRESETS.includes(preset as PresetName)) {
-    throw new UsageError(`${cmd}: ${f.model} does not record which preset network it holds (meta.preset)`);
+    throw new UsageError(`${cmd}: --model ${f.model} does not record which preset network it holds (meta.preset)`);
   }
   const po = (state.meta.presetOptions ?? {}) as Record<string, number | null>;
   const model = buildPreset(preset as PresetName, Object.fromEntries(Object.entries(po).filter(([, v]) => typeof v === 'number')));
@@ -263,7 +261,7 @@ export async function evalCommand(argv: readonly string[]): Promise<number> {
   } catch (e) {
     throw new UsageError(`${cmd}: --model ${f.model} does not hold a ${preset} network: ${(e as Error).message.replace(/\s*\n\s*/g, '; ')}`);
   }
-  const testSet = data === mnistDir() ? loadMnist({ split: 'test' }) : loadIdxDataset(data).test;
+  const testSet = fileFlag(`${cmd}: --data ${data}:`, () => (data === mnistDir() ? loadMnist({ split: 'test' }) : loadIdxDataset(data).test));
   const normalize = state.meta.normalize === 'mnist' ? 'mnist' as const : false as const;
   const loader = new DataLoader(testSet, { batchSize: 1000, normalize });
   const k = testSet.numClasses;
