@@ -6,7 +6,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { readRegularFile } from '../files';
 import { writeFileAtomic } from '../nn/serialize';
+import { DEFAULT_HEARTBEAT, mergeHeartbeat } from '../search/config';
 import { SearchError, StorageError } from '../search/errors';
 import { joinStudy } from '../search/join';
 import { mnistObjective, resolveMnistParams, type MnistObjectiveOptions } from '../search/mnist';
@@ -17,20 +19,24 @@ import { Space } from '../search/space';
 import { Storage, checkStudyName, parseStorageUrl, redact } from '../search/storage';
 import { DEFAULT_STORAGE, Study, type OptimizeOptions } from '../search/study';
 import { bestTrial, type Direction, type TrialRecord } from '../search/types';
-import { UsageError, parseFlags, type FlagSpec } from './args';
+import { UsageError, checkOutFile, ensureOutDir, oneOf, parseFlags, pathFlag, type FlagSpec } from './args';
 import { parseDuration } from './train';
 
-const SEARCH_FLAGS: FlagSpec = {
+export const SEARCH_FLAGS: FlagSpec = {
   space: 'string', budget: 'string', 'trial-budget': 'string', trials: 'int', sampler: 'string', pruner: 'string',
   workers: 'int', storage: 'string', study: 'string', model: 'string', 'max-epochs': 'int', seed: 'int', subset: 'int',
   'val-size': 'int', backend: 'string', threads: 'int', heartbeat: 'string', stale: 'string', retries: 'int',
   'checkpoint-dir': 'string', quiet: 'boolean', rungs: 'string', 'min-rung': 'number',
 };
 
-function oneOf<T extends string>(cmd: string, flag: string, v: unknown, allowed: readonly T[]): T {
-  if (typeof v !== 'string' || !allowed.includes(v as T)) throw new UsageError(`${cmd}: --${flag} must be one of ${allowed.join(', ')}, got '${String(v)}'`);
-  return v as T;
-}
+export const WORKER_FLAGS: FlagSpec = { storage: 'string', study: 'string', threads: 'int', quiet: 'boolean' };
+export const STUDY_FLAGS: Record<'show' | 'report', FlagSpec> = {
+  show: { storage: 'string', study: 'string', json: 'boolean' },
+  report: { storage: 'string', study: 'string', out: 'string', top: 'int' },
+};
+
+/** The largest search space file --space reads (a space is a few lines of JSON). */
+export const MAX_SPACE_FILE_BYTES = 1024 * 1024;
 
 function atLeast(cmd: string, flag: string, v: number, lo: number, hi = Number.MAX_SAFE_INTEGER): number {
   if (!(v >= lo && v <= hi)) throw new UsageError(`${cmd}: --${flag} must be in [${lo}, ${hi}], got ${v}`);
@@ -53,15 +59,27 @@ function storageArg(cmd: string, v: unknown): string {
   return url;
 }
 
+/** Opens the --storage URL; its errors name the flag. */
+async function openStorage(cmd: string, url: string): Promise<Storage> {
+  try {
+    return await Storage.open(url);
+  } catch (e) {
+    if (e instanceof StorageError) throw new UsageError(`${cmd}: --storage ${redact(url)}: ${e.message.replace(/^storage(?: \S+)?: /, '')}`);
+    throw e;
+  }
+}
+
 function studyArg(cmd: string, v: unknown): string {
   if (v === undefined) throw new UsageError(`${cmd}: --study NAME is required`);
   try { return checkStudyName(v); } catch (e) { throw new UsageError(`${cmd}: --study: ${(e as Error).message}`); }
 }
 
+/** --space: inline JSON, or a regular file of at most MAX_SPACE_FILE_BYTES (never a FIFO or a device). */
 function readSpace(cmd: string, arg: string): Space {
+  if (arg.trim() === '') throw new UsageError(`${cmd}: --space needs a file or inline JSON, got '${arg}'`);
   const text = arg.trim().startsWith('{') ? arg : (() => {
-    try { return fs.readFileSync(path.resolve(arg), 'utf8'); } catch (e) {
-      throw new UsageError(`${cmd}: --space ${arg}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    try { return readRegularFile(path.resolve(arg), MAX_SPACE_FILE_BYTES); } catch (e) {
+      throw new UsageError(`${cmd}: --space ${arg}: ${(e as Error).message}`);
     }
   })();
   try { return Space.from(text); } catch (e) { throw new UsageError(`${cmd}: --space ${arg.length > 60 ? `${arg.slice(0, 57)}...` : arg}: ${(e as Error).message}`); }
@@ -135,8 +153,20 @@ export function parseSearchArgs(argv: readonly string[]): SearchConfig {
   if (f.heartbeat !== undefined) optimize.heartbeatMs = parseDuration(cmd, 'heartbeat', String(f.heartbeat));
   if (f.stale !== undefined) optimize.staleMs = parseDuration(cmd, 'stale', String(f.stale));
   if (f.retries !== undefined) optimize.maxRetries = atLeast(cmd, 'retries', f.retries as number, 0, 1000);
-  if (f['checkpoint-dir'] !== undefined) optimize.checkpointDir = path.resolve(String(f['checkpoint-dir']));
-  if (workers > 1 && parseStorageUrl(storage).kind === 'memory') throw new UsageError(`${cmd}: --workers ${workers} needs a shared storage (sqlite:FILE or postgres://...), not memory`);
+  if (optimize.heartbeatMs !== undefined && optimize.staleMs !== undefined) {
+    // (With one of them given, a resumed study's stored value is the other: checked when it opens.)
+    try { mergeHeartbeat(DEFAULT_HEARTBEAT, { intervalMs: optimize.heartbeatMs, staleMs: optimize.staleMs }); } catch (e) {
+      throw new UsageError(`${cmd}: --stale and --heartbeat: ${(e as Error).message}`);
+    }
+  }
+  const target = parseStorageUrl(storage);
+  if (workers > 1 && target.kind === 'memory') throw new UsageError(`${cmd}: --workers ${workers} needs a shared --storage (sqlite:FILE or postgres://...), not memory`);
+  // Last, once every other flag is valid: the folders are created here.
+  if (f['checkpoint-dir'] !== undefined) {
+    optimize.checkpointDir = pathFlag(cmd, 'checkpoint-dir', f['checkpoint-dir']);
+    ensureOutDir(cmd, 'checkpoint-dir', optimize.checkpointDir);
+  }
+  if (target.kind === 'sqlite') checkOutFile(cmd, 'storage', target.file, redact(storage));
   return { space, study, storage, sampler, pruner, objective, optimize, quiet: f.quiet === true };
 }
 
@@ -241,8 +271,14 @@ export async function searchCommand(argv: readonly string[]): Promise<number> {
   const out = process.stdout;
   const log = (s: string) => { if (!c.quiet) out.write(`${s}\n`); };
   const study = await usage(cmd, async () => {
-    const s = new Study({ name: c.study, storage: c.storage, space: c.space, sampler: c.sampler, pruner: c.pruner, direction: 'maximize' });
-    await s.open();
+    const storage = await openStorage(cmd, c.storage);
+    const s = new Study({ name: c.study, storage, space: c.space, sampler: c.sampler, pruner: c.pruner, direction: 'maximize' });
+    try {
+      await s.open();
+    } catch (e) {
+      await storage.close();
+      throw e;
+    }
     return s;
   });
   const storage = study.storageHandle;
@@ -287,32 +323,30 @@ export async function searchCommand(argv: readonly string[]): Promise<number> {
   } finally {
     if (poll) clearInterval(poll);
     sig.dispose();
-    await study.close();
+    await storage.close();
   }
 }
 
 /** `lernen worker --storage URL --study NAME`: joins a study (e.g. from another machine). */
 export async function workerCommand(argv: readonly string[]): Promise<number> {
   const cmd = 'worker';
-  const { flags: f, positional } = parseFlags(cmd, argv, { storage: 'string', study: 'string', threads: 'int', quiet: 'boolean' });
+  const { flags: f, positional } = parseFlags(cmd, argv, WORKER_FLAGS);
   if (positional.length) throw new UsageError(`${cmd}: unexpected argument '${positional[0]}'`);
   const study = studyArg(cmd, f.study);
   const storage = storageArg(cmd, f.storage);
   if (parseStorageUrl(storage).kind === 'memory') throw new UsageError(`${cmd}: --storage memory cannot be shared; use sqlite:FILE or postgres://...`);
-  if (f.threads !== undefined) {
-    const { setNumThreads } = await import('../backend');
-    setNumThreads(atLeast(cmd, 'threads', f.threads as number, 1, 1024));
-  }
+  const threads = f.threads === undefined ? null : atLeast(cmd, 'threads', f.threads as number, 1, 1024);
   // Check that the study exists and can be joined before starting.
-  await usage(cmd, async () => {
-    const s = new Study({ name: study, storage });
-    try {
-      await s.open();
-      if (!s.config.objective) throw new SearchError(`study ${study} stores no objective a worker can load`);
-    } finally {
-      await s.close();
-    }
-  });
+  const opened = await openExisting(cmd, storage, study);
+  try {
+    if (!opened.study.config.objective) throw new UsageError(`${cmd}: --study ${study} stores no objective a worker can load`);
+  } finally {
+    await opened.close();
+  }
+  if (threads !== null) {
+    const { setNumThreads } = await import('../backend');
+    setNumThreads(threads);
+  }
   const sig = onInterrupt('the running trial is re-queued');
   try {
     const res = await joinStudy(storage, study, { signal: sig.signal, log: (m) => { if (!f.quiet) process.stdout.write(`${m}\n`); } });
@@ -323,20 +357,23 @@ export async function workerCommand(argv: readonly string[]): Promise<number> {
   }
 }
 
-async function openExisting(cmd: string, storage: string, name: string): Promise<Study> {
-  return usage(cmd, async () => {
-    const target = parseStorageUrl(storage);
-    if (target.kind === 'sqlite' && !fs.existsSync(target.file)) throw new StorageError(`--storage ${storage}: no such file`);
-    const st = await Storage.open(storage);
-    try {
-      const s = new Study({ name, storage: st });
-      await s.open();
-      return s;
-    } catch (e) {
-      await st.close();
-      throw e;
-    }
-  });
+/** Opens a stored study (never creates the storage or the study); the caller closes it. */
+async function openExisting(cmd: string, storage: string, name: string): Promise<{ study: Study; close: () => Promise<void> }> {
+  const target = parseStorageUrl(storage);
+  if (target.kind === 'sqlite' && !fs.existsSync(target.file)) throw new UsageError(`${cmd}: --storage ${storage}: no such file`);
+  const st = await openStorage(cmd, storage);
+  try {
+    if (!(await st.getStudy(name))) throw new UsageError(`${cmd}: --study ${name}: no such study in ${redact(storage)}`);
+    const s = await usage(cmd, async () => {
+      const study = new Study({ name, storage: st });
+      await study.open();
+      return study;
+    });
+    return { study: s, close: () => st.close() };
+  } catch (e) {
+    await st.close();
+    throw e;
+  }
 }
 
 /** `lernen study show|report --storage URL --study NAME [--json] [--out DIR]`. */
@@ -344,20 +381,17 @@ export async function studyCommand(argv: readonly string[]): Promise<number> {
   const [sub, ...rest] = argv;
   const cmd = `study ${sub ?? ''}`.trim();
   if (sub !== 'show' && sub !== 'report') throw new UsageError(`study: expected 'show' or 'report', got ${sub === undefined ? 'nothing' : `'${sub}'`}`);
-  const spec: FlagSpec = sub === 'show' ? { storage: 'string', study: 'string', json: 'boolean' } : { storage: 'string', study: 'string', out: 'string', top: 'int' };
-  const { flags: f, positional } = parseFlags(cmd, rest, spec);
+  const { flags: f, positional } = parseFlags(cmd, rest, STUDY_FLAGS[sub]);
   if (positional.length) throw new UsageError(`${cmd}: unexpected argument '${positional[0]}'`);
   const name = studyArg(cmd, f.study);
   const storage = storageArg(cmd, f.storage);
-  let outDir = '';
-  if (sub === 'report') {
-    outDir = path.resolve(String(f.out ?? `${name}-report`));
-    try { fs.mkdirSync(outDir, { recursive: true }); } catch (e) {
-      throw new UsageError(`${cmd}: --out ${outDir}: cannot create it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-    }
-  }
-  const study = await openExisting(cmd, storage, name);
+  const top = f.top === undefined ? undefined : atLeast(cmd, 'top', f.top as number, 1, 50);
+  const outDir = sub === 'report' ? (f.out === undefined ? path.resolve(`${name}-report`) : pathFlag(cmd, 'out', f.out)) : '';
+  const opened = await openExisting(cmd, storage, name);
+  const study = opened.study;
   try {
+    // Created once the study is known to exist, so that a bad --study leaves no folder behind.
+    if (sub === 'report') ensureOutDir(cmd, 'out', outDir);
     const summary = await study.summary();
     if (sub === 'show') {
       if (f.json) {
@@ -371,13 +405,13 @@ export async function studyCommand(argv: readonly string[]): Promise<number> {
       if (summary.best) process.stdout.write(`best: trial ${summary.best.number}, value ${summary.best.value}, ${JSON.stringify(summary.best.params)}\n`);
       return 0;
     }
-    const { html, svgs } = studyReport(summary, f.top === undefined ? {} : { topCurves: atLeast(cmd, 'top', f.top as number, 1, 50) });
+    const { html, svgs } = studyReport(summary, top === undefined ? {} : { topCurves: top });
     const enc = (s: string) => new TextEncoder().encode(s);
     for (const [file, svg] of Object.entries(svgs)) writeFileAtomic(path.join(outDir, file), enc(`${svg}\n`));
     writeFileAtomic(path.join(outDir, 'index.html'), enc(html));
     process.stdout.write(`wrote ${path.join(outDir, 'index.html')} and ${Object.keys(svgs).length} SVG chart(s)\n`);
     return 0;
   } finally {
-    await study.close();
+    await opened.close();
   }
 }

@@ -47,7 +47,7 @@ describe('lernen search: bad arguments', () => {
     [[...base, '--space', SPACE, '--trial-budget', '-5s'], /--trial-budget expects a duration/],
     [[...base, '--space', SPACE, '--workers', '0'], /--workers must be in \[1, 256\], got 0/],
     [['--study', 'bad', '--budget', '1m', '--space', SPACE, '--storage', 'mysql://h/db'], /--storage: .*unsupported URL/],
-    [['--study', 'bad', '--budget', '1m', '--space', SPACE, '--storage', 'memory', '--workers', '2'], /--workers 2 needs a shared storage/],
+    [['--study', 'bad', '--budget', '1m', '--space', SPACE, '--storage', 'memory', '--workers', '2'], /--workers 2 needs a shared --storage/],
     [[...base, '--space', '{"lr": {"logUniform": [0.001, 0.1]}}', '--sampler', 'grid'], /--sampler grid: grid sampler: parameter 'lr' is logUniform/],
     [['--study', 'bad', '--storage', `sqlite:${db}`, '--space', SPACE], /give --budget \(e\.g\. 10m\) or --trials N/],
     [[...base, '--space', SPACE, '--model', 'resnet'], /--model must be one of mlp, cnn/],
@@ -76,6 +76,21 @@ describe('lernen search: bad arguments', () => {
     expect(h.pruner.toJSON()).toEqual({ type: 'hyperband', minResource: 1, maxResource: 9, reductionFactor: 3, resource: 'epochs' });
   });
 
+  it('reads a space file, and creates the --checkpoint-dir and the database folder only once every flag is valid', () => {
+    const spaceFile = path.join(tmp, 'space.json');
+    fs.writeFileSync(spaceFile, SPACE);
+    const ck = path.join(tmp, 'ck', 'deep');
+    const db = path.join(tmp, 'db-dir', 'sub', 's.db');
+    const args = ['--space', spaceFile, '--study', 'ok', '--checkpoint-dir', ck, '--storage', `sqlite:${db}`];
+    expect(() => parseSearchArgs([...args, '--trials', '0'])).toThrow(/--trials must be in/);
+    expect(fs.existsSync(path.join(tmp, 'ck')) || fs.existsSync(path.join(tmp, 'db-dir'))).toBe(false);
+    const c = parseSearchArgs([...args, '--trials', '1']);
+    expect(c.space.names).toEqual(['lr', 'batchSize', 'optimizer', 'loss']);
+    expect(c.optimize.checkpointDir).toBe(ck);
+    expect(fs.readdirSync(ck)).toEqual([]);
+    expect(fs.readdirSync(path.dirname(db))).toEqual([]);
+  });
+
   it('an existing study with another space is refused before any trial', async () => {
     const storage = `sqlite:${path.join(tmp, 'exists.db')}`;
     const s = search.study({ name: 'exists', storage, space: { lr: [0.1] } });
@@ -92,7 +107,7 @@ describe('lernen search: bad arguments', () => {
     [['study'], /study: expected 'show' or 'report', got nothing/],
     [['study', 'list'], /study: expected 'show' or 'report', got 'list'/],
     [['study', 'show', '--study', 'zz', '--storage', `sqlite:${path.join(tmp, 'missing.db')}`], /study show: --storage .*: no such file/],
-    [['study', 'show', '--study', 'nope', '--storage', `sqlite:${path.join(tmp, 'exists.db')}`], /study show: study nope does not exist/],
+    [['study', 'show', '--study', 'nope', '--storage', `sqlite:${path.join(tmp, 'exists.db')}`], /study show: --study nope: no such study in sqlite:/],
   ])('%j → exit 2', async (argv, msg) => {
     const r = await cli(...argv);
     expect(r.code).toBe(2);
