@@ -29,7 +29,9 @@ import { manualSeed } from '../tensor/random';
 import type { Batch, BatchSource } from '../train/fit';
 import { fit } from '../train/fit';
 import { buildPreset } from '../train/presets';
-import { UsageError, parseFlags } from './args';
+import { makeDirs } from '../files';
+import { UsageError, checkOutFile, parseFlags, pathFlag } from './args';
+import { parseTrainArgs } from './train';
 
 // ---------------------------------------------------------------------------------------------
 // Workloads, variants, configuration
@@ -119,7 +121,7 @@ export interface BenchConfig {
   argv: readonly string[];
 }
 
-const BENCH_FLAGS = {
+export const BENCH_FLAGS = {
   workloads: 'string', backends: 'string', measure: 'string', reps: 'int', batches: 'int', full: 'boolean',
   seed: 'int', python: 'string', 'mlp-args': 'string', 'cnn-args': 'string', out: 'string', readme: 'string',
   json: 'string', write: 'boolean', 'no-write': 'boolean', quiet: 'boolean',
@@ -163,25 +165,78 @@ export function parseBenchArgs(argv: readonly string[]): BenchConfig {
   if (batches !== null && f.full) throw new UsageError('bench: --batches and --full exclude each other');
   const seed = (f.seed as number | undefined) ?? 1;
   if (!Number.isSafeInteger(seed) || seed < 0) throw new UsageError(`bench: --seed must be a non-negative integer, got ${seed}`);
+  const noWrite = f['no-write'] === true;
+  if (noWrite) {
+    const clash = (['write', 'out', 'readme'] as const).find((k) => f[k] !== undefined && f[k] !== false);
+    if (clash) throw new UsageError(`bench: --no-write and --${clash} exclude each other`);
+  }
+  const ttaArgs = { mlp: ttaArgsFlag('mlp', f['mlp-args']), cnn: ttaArgsFlag('cnn', f['cnn-args']) };
   const root = repoRoot();
   const isDefault = f.workloads === undefined && f.backends === undefined && f.measure === undefined;
-  const noWrite = f['no-write'] === true;
   let out: string | null = null;
-  if (f.out !== undefined) out = path.resolve(String(f.out));
+  if (f.out !== undefined) out = pathFlag('bench', 'out', f.out);
   else if (!noWrite && (isDefault || f.write === true) && root) out = path.join(root, 'docs/benchmarks.md');
-  if (noWrite) out = null;
   let readme: string | null = null;
-  if (f.readme !== undefined) readme = path.resolve(String(f.readme));
+  if (f.readme !== undefined) readme = pathFlag('bench', 'readme', f.readme);
   else if (out && root && out === path.join(root, 'docs/benchmarks.md')) readme = path.join(root, 'README.md');
   if (noWrite) readme = null;
-  const words = (s: unknown) => (s === undefined ? [] : String(s).split(/\s+/).filter(Boolean));
+  const json = f.json === undefined ? null : pathFlag('bench', 'json', f.json);
+  // Everything that touches the system comes last, once every other flag is valid: a run takes
+  // minutes, so a bad Python or output path must fail now, not at the end.
+  const python = f.python === undefined ? null : pythonFlag(String(f.python), variants.includes('torch') && measures.includes('speed'));
+  if (f.out !== undefined) checkOutFile('bench', 'out', out!);
+  if (readme !== null && f.readme !== undefined) {
+    // The README's section is replaced in place: the file must exist.
+    if (!fs.existsSync(readme)) throw new UsageError(`bench: --readme ${readme}: no such file`);
+    checkOutFile('bench', 'readme', readme);
+  }
+  if (json !== null) checkOutFile('bench', 'json', json);
   return {
-    workloads, variants, measures, reps, batches, full: f.full === true, seed,
-    python: f.python === undefined ? null : String(f.python),
-    ttaArgs: { mlp: words(f['mlp-args']), cnn: words(f['cnn-args']) },
-    out, readme, json: f.json === undefined ? null : path.resolve(String(f.json)),
-    quiet: f.quiet === true, argv: [...argv],
+    workloads, variants, measures, reps, batches, full: f.full === true, seed, python, ttaArgs,
+    out, readme, json, quiet: f.quiet === true, argv: [...argv],
   };
+}
+
+/**
+ * --mlp-args / --cnn-args: extra `lernen train` flags for the time-to-accuracy runs, checked as
+ * `lernen train` would check them (bench itself sets --model and --out).
+ */
+function ttaArgsFlag(model: 'mlp' | 'cnn', v: unknown): string[] {
+  if (v === undefined) return [];
+  const flag = `${model}-args`;
+  const words = String(v).split(/\s+/).filter(Boolean);
+  const own = words.find((w) => /^--(model|out)(=|$)/.test(w));
+  if (own) throw new UsageError(`bench: --${flag}: ${own.replace(/=.*/, '')} is set by bench itself`);
+  try {
+    parseTrainArgs(['--model', model, ...words], { checkPaths: false });
+  } catch (e) {
+    if (e instanceof UsageError) throw new UsageError(`bench: --${flag}: ${e.message}`);
+    throw e;
+  }
+  return words;
+}
+
+/**
+ * --python: an executable (a path, or a name found on PATH); when the PyTorch speed runs are
+ * planned it must also import torch, checked now rather than minutes into the run.
+ */
+function pythonFlag(v: string, needTorch: boolean): string {
+  if (v.trim() === '') throw new UsageError(`bench: --python needs an executable, got '${v}'`);
+  const candidates = v.includes('/') ? [path.resolve(v)] : (process.env.PATH ?? '').split(path.delimiter).filter(Boolean).map((d) => path.join(d, v));
+  const exe = candidates.find((c) => {
+    try {
+      fs.accessSync(c, fs.constants.X_OK);
+      return fs.statSync(c).isFile();
+    } catch {
+      return false;
+    }
+  });
+  if (!exe) throw new UsageError(`bench: --python ${v}: ${v.includes('/') ? 'not an executable file' : 'not found on PATH'}`);
+  if (needTorch) {
+    const found = findPython(v);
+    if ('missing' in found) throw new UsageError(`bench: --python ${v}: ${found.missing.replace(/\n/g, ' ')}`);
+  }
+  return v;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -388,7 +443,7 @@ function findPython(explicit: string | null): Peers['python'] {
   for (const exe of candidates) {
     const r = spawnSync(exe, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8', timeout: 60_000 });
     if (r.status === 0) return { exe, version: r.stdout.trim() };
-    tried.push(`${exe}: ${r.error ? r.error.message : (r.stderr.trim().split('\n').pop() ?? `exit ${r.status}`)}`);
+    tried.push(`${exe}: ${r.error ? r.error.message : (r.stderr.trim().split('\n').pop() || `exit code ${r.status}`)}`);
   }
   return { missing: `no Python with torch (${tried.join('; ')}); on Debian: apt-get install python3-torch` };
 }
@@ -944,7 +999,7 @@ export function replaceSection(doc: string, title: string, body: string, before:
 /** Rewrites one section of a markdown file atomically. */
 export function writeSection(file: string, title: string, body: string, before: readonly string[] = []): void {
   const doc = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmarks\n';
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  makeDirs(path.dirname(file));
   writeFileAtomic(file, new TextEncoder().encode(replaceSection(doc, title, body, before)));
 }
 

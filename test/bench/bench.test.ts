@@ -100,6 +100,22 @@ describe('bench harness', () => {
     expect(parseBenchArgs([]).readme).toBe(path.join(ROOT, 'README.md'));
   });
 
+  it('accepts good output paths, train flags and Python, creating only the output folders', () => {
+    const readme = path.join(tmp, 'R.md');
+    fs.writeFileSync(readme, '# R\n');
+    const out = path.join(tmp, 'new', 'b.md');
+    const json = path.join(tmp, 'new2', 'r.json');
+    const c = parseBenchArgs(['--backends', 'js', '--out', out, '--json', json, '--readme', readme, '--mlp-args=--epochs 3 --lr 0.1', '--python', process.execPath]);
+    expect(c).toMatchObject({ out, json, readme, python: process.execPath, ttaArgs: { mlp: ['--epochs', '3', '--lr', '0.1'], cnn: [] } });
+    expect(fs.readdirSync(path.dirname(out))).toEqual([]);
+    expect(fs.readdirSync(path.dirname(json))).toEqual([]);
+    expect(fs.readFileSync(readme, 'utf8')).toBe('# R\n');
+    // Train flags are checked as lernen train checks them; bench sets --model and --out itself.
+    expect(() => parseBenchArgs(['--cnn-args=--epochs 0'])).toThrow(/^bench: --cnn-args: train: --epochs must be in/);
+    expect(() => parseBenchArgs(['--mlp-args=--model cnn'])).toThrow(/--model is set by bench itself/);
+    expect(() => parseBenchArgs(['--no-write', '--out', out])).toThrow(/--no-write and --out exclude each other/);
+  });
+
   it('replaces one section and keeps the others', () => {
     const doc = '# T\n\n## A\n\na\n\n## B\n\nb\n';
     expect(replaceSection(doc, 'A', 'new a')).toBe('# T\n\n## A\n\nnew a\n\n## B\n\nb\n');
