@@ -275,7 +275,17 @@ function main(): number {
     '- `lernen eval --model` with a state file that does not fit its preset printed a multi-line error; now one line.',
     '- `fit()` checked only the loss and the gradients: it now also checks the input batch before the forward pass',
     '  (so BatchNorm running statistics are never poisoned) and every parameter after the optimizer step, and the',
-    '  errors name the parameter, its layer, the index, the step and the learning rate (`DivergenceError.site`).', '');
+    '  errors name the parameter, its layer, the index, the step and the learning rate (`DivergenceError.site`).',
+    '- `lernen search --space /dev/zero` grew to gigabytes and `--space FIFO` blocked forever: a space file must be a',
+    '  regular file of at most 1 MiB, read with that bound (`readRegularFile`, src/files.ts).',
+    '- `lernen search --storage sqlite:/proc/x/db` and `lernen study report --out /proc/x` hung (the same `/proc`',
+    '  mkdir loop): every folder made from a user\'s path goes through one helper that creates one level at a time',
+    '  (`makeDirs`, src/files.ts).',
+    '- `lernen search --checkpoint-dir /proc/x` was accepted and trials ran; `lernen bench --python /nonexistent`',
+    '  and `--out /proc/x/y.md` were noticed only after minutes of benchmarking: every flag of every command is',
+    '  now checked before anything runs (the CLI suite attacks each one).',
+    '- `lernen train --quiet` was accepted and ignored; `--val-size` as large as the training set failed with an',
+    '  error about `stepsPerEpoch` instead of naming the flag.', '');
 
   fs.mkdirSync(path.dirname(out), { recursive: true });
   const tmp = path.join(path.dirname(out), `.${path.basename(out)}.${process.pid}.tmp`);
