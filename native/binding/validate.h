@@ -207,6 +207,12 @@ class Args {
     if (!v.IsNumber()) typeError(std::string(name) + " must be a finite number but got " + describe(v));
     const double d = v.As<Napi::Number>().DoubleValue();
     if (!std::isfinite(d)) rangeError(std::string(name) + " must be a finite number but got " + formatNumber(d));
+    // The kernels compute in float32: a value that rounds to ±∞ there (|d| ≥ 2¹²⁸ − 2¹⁰³, the
+    // midpoint between FLT_MAX and 2¹²⁸) is refused as well, as the JS backend does.
+    if (std::fabs(d) >= 0x1.ffffffp127) {
+      rangeError(std::string(name) + " must be a finite number but got " + formatNumber(d) +
+                 " (beyond float32's range)");
+    }
     return d;
   }
   /** A finite number, or `fallback` when undefined. */

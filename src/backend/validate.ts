@@ -52,6 +52,9 @@ export function checkFinite(kernel: string, name: string, v: number): void {
   if (typeof v !== 'number' || !Number.isFinite(v)) {
     fail(kernel, `${name} must be a finite number, got ${describe(v)}`);
   }
+  // The kernels compute in float32 (the native ones convert): a value that rounds to ±Infinity
+  // there is refused on both backends.
+  if (!Number.isFinite(Math.fround(v))) fail(kernel, `${name} must be a finite number, got ${describe(v)} (beyond float32's range)`);
 }
 
 /** A finite number in [lo, hi] (or [lo, hi) when `hiOpen`). */

@@ -49,6 +49,9 @@ add('gemm', 'a a Float64Array', 'a', gemm({ 6: new Float64Array(8) }));
 add('gemm', 'b not a typed array', 'b', gemm({ 7: [1, 2, 3] }));
 add('gemm', 'alpha NaN', 'alpha', gemm({ 5: NaN }));
 add('gemm', 'beta Infinity', 'beta', gemm({ 8: Infinity }));
+// Finite as a double, ±Infinity in float32 (the midpoint between FLT_MAX and 2¹²⁸ rounds up).
+add('gemm', 'beta beyond float32', 'beta', gemm({ 8: 3.4028235677973366e38 }));
+add('gemm', 'alpha beyond float32', 'alpha', gemm({ 5: -1e39 }));
 add('gemm', 'c overlapping a', 'overlap', () => { const [a, c] = overlapping(8, 4, 6); return gemm({ 6: a, 9: c })(); });
 add('gemm', 'c the same memory as b', 'c', () => { const b = F(12); return gemm({ 7: b, 9: b.subarray(0, 6) })(); });
 
@@ -234,6 +237,7 @@ add('batchNormBackward', 'dx the same memory as dy', 'dx', () => { const d = F(1
 add('sgdStep', 'momentum without buf', 'buf', () => [4, F(4), F(4), null, 0.1, 0.9, 0, false, 0, true]);
 add('sgdStep', 'grad too short', 'grad', () => [4, F(4), F(3), null, 0.1, 0, 0, false, 0, true]);
 add('sgdStep', 'lr NaN', 'lr', () => [4, F(4), F(4), null, NaN, 0, 0, false, 0, true]);
+add('sgdStep', 'lr beyond float32', 'lr', () => [4, F(4), F(4), null, 1e39, 0, 0, false, 0, true]);
 add('sgdStep', 'param the same memory as grad', 'param', () => { const p = F(4); return [4, p, p, null, 0.1, 0, 0, false, 0, true]; });
 const adam = (o: Record<number, unknown>) => () => {
   const base: unknown[] = [4, F(4), F(4), F(4), F(4), 1e-3, 0.9, 0.999, 1e-8, 0, 1, false];
