@@ -158,7 +158,10 @@ export function parseBenchArgs(argv: readonly string[]): BenchConfig {
   const workloads = list('workloads', f.workloads, ['w1', 'cnn'] as const, ['w1', 'cnn']);
   const variants = list('backends', f.backends, VARIANTS, VARIANTS);
   const measures = list('measure', f.measure, MEASURES, MEASURES);
-  const reps = (f.reps as number | undefined) ?? 3;
+  // 7 alternating reps by default: on a shared VM single reps of the same variant differ by up to
+  // 2x (other tenants' load does not show in the load average), and 3 left the median at the
+  // mercy of one disturbed rep (a CNN ratio of 1.17x in one 3-rep run, 1.41x over 7 reps).
+  const reps = (f.reps as number | undefined) ?? 7;
   if (!(reps >= 1 && reps <= 1000)) throw new UsageError(`bench: --reps must be in [1, 1000], got ${reps}`);
   const batches = (f.batches as number | undefined) ?? null;
   if (batches !== null && !(batches >= 1 && batches <= 100000)) throw new UsageError(`bench: --batches must be in [1, 100000], got ${batches}`);
