@@ -15,8 +15,8 @@ Napi::Value BatchNorm(const Napi::CallbackInfo& info) {
   const auto runningMean = args.f32(6, "runningMean");
   const auto runningVar = args.f32(7, "runningVar");
   const bool training = args.boolean(8, "training");
-  const double momentum = args.number(9, "momentum");
-  const double eps = args.number(10, "eps");
+  const double momentum = args.float32(9, "momentum");
+  const double eps = args.float32(10, "eps");
   // A negative eps can make var + eps negative: a silent NaN. (0 is allowed, as in PyTorch.)
   if (!(eps >= 0)) args.rangeError("eps must be ≥ 0, got " + formatNumber(eps));
   const auto out = args.f32(11, "out");

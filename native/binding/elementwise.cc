@@ -45,9 +45,9 @@ double unaryParam(const Args& args, size_t i, int op) {
         static const char* const names[] = LERNEN_UNARY_OPS;
         args.typeError(std::string("param is required by op '") + names[op] + "'");
       }
-      return args.number(i, "param");
+      return args.float32(i, "param");
     default:
-      return args.numberOr(i, "param", 0.0);
+      return args.float32Or(i, "param", 0.0);
   }
 }
 
@@ -122,7 +122,7 @@ Napi::Value UnaryBackward(const Napi::CallbackInfo& info) {
 Napi::Value Axpy(const Napi::CallbackInfo& info) {
   Args args(info, "axpy", 4, 4);
   const i64 n = args.size(0, "n");
-  const double alpha = args.number(1, "alpha");
+  const double alpha = args.float32(1, "alpha");
   const auto x = args.f32(2, "x");
   const auto y = args.f32(3, "y");
   args.need(x, n, "n");

@@ -11,10 +11,10 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   const i64 m = args.size(2, "m", kMaxInt32);
   const i64 n = args.size(3, "n", kMaxInt32);
   const i64 k = args.size(4, "k", kMaxInt32);
-  const double alpha = args.number(5, "alpha");
+  const double alpha = args.float32(5, "alpha");
   const auto a = args.f32(6, "a");
   const auto b = args.f32(7, "b");
-  const double beta = args.number(8, "beta");
+  const double beta = args.float32(8, "beta");
   const auto c = args.f32(9, "c");
   const i64 mk = args.mul(m, k, "m·k"), kn = args.mul(k, n, "k·n"), mn = args.mul(m, n, "m·n");
   args.need(a, mk, "m·k");
@@ -33,12 +33,12 @@ Napi::Value GemmBatched(const Napi::CallbackInfo& info) {
   const i64 m = args.size(3, "m", kMaxInt32);
   const i64 n = args.size(4, "n", kMaxInt32);
   const i64 k = args.size(5, "k", kMaxInt32);
-  const double alpha = args.number(6, "alpha");
+  const double alpha = args.float32(6, "alpha");
   const auto a = args.f32(7, "a");
   const i64 strideA = args.size(8, "strideA");
   const auto b = args.f32(9, "b");
   const i64 strideB = args.size(10, "strideB");
-  const double beta = args.number(11, "beta");
+  const double beta = args.float32(11, "beta");
   const auto c = args.f32(12, "c");
   const i64 strideC = args.size(13, "strideC");
   const i64 mk = args.mul(m, k, "m·k"), kn = args.mul(k, n, "k·n"), mn = args.mul(m, n, "m·n");

@@ -22,8 +22,8 @@ Napi::Value RandUniform(const Napi::CallbackInfo& info) {
   const auto st = state(args, 0);
   const auto out = args.f32(1, "out");
   const i64 n = args.size(2, "n");
-  const double lo = args.number(3, "lo");
-  const double hi = args.number(4, "hi");
+  const double lo = args.float32(3, "lo");
+  const double hi = args.float32(4, "hi");
   args.need(out, n, "n");
   args.noOverlap({Args::span(st, 4, true), Args::span(out, n, true)});
   lernen::randUniform(st.data, out.data, n, lo, hi);

@@ -207,13 +207,24 @@ class Args {
     if (!v.IsNumber()) typeError(std::string(name) + " must be a finite number but got " + describe(v));
     const double d = v.As<Napi::Number>().DoubleValue();
     if (!std::isfinite(d)) rangeError(std::string(name) + " must be a finite number but got " + formatNumber(d));
-    // The kernels compute in float32: a value that rounds to ±∞ there (|d| ≥ 2¹²⁸ − 2¹⁰³, the
-    // midpoint between FLT_MAX and 2¹²⁸) is refused as well, as the JS backend does.
+    return d;
+  }
+  /**
+   * A finite number that the kernel converts to float32: one that rounds to ±∞ there
+   * (|d| ≥ 2¹²⁸ − 2¹⁰³, the midpoint between FLT_MAX and 2¹²⁸) is refused too, as the JS backend
+   * does (checkFiniteF32).
+   */
+  double float32(size_t i, const char* name) const {
+    const double d = number(i, name);
     if (std::fabs(d) >= 0x1.ffffffp127) {
       rangeError(std::string(name) + " must be a finite number but got " + formatNumber(d) +
                  " (beyond float32's range)");
     }
     return d;
+  }
+  /** float32(), or `fallback` when undefined. */
+  double float32Or(size_t i, const char* name, double fallback) const {
+    return info_[i].IsUndefined() ? fallback : float32(i, name);
   }
   /** A finite number, or `fallback` when undefined. */
   double numberOr(size_t i, const char* name, double fallback) const {

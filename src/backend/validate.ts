@@ -52,8 +52,14 @@ export function checkFinite(kernel: string, name: string, v: number): void {
   if (typeof v !== 'number' || !Number.isFinite(v)) {
     fail(kernel, `${name} must be a finite number, got ${describe(v)}`);
   }
-  // The kernels compute in float32 (the native ones convert): a value that rounds to ±Infinity
-  // there is refused on both backends.
+}
+
+/**
+ * A finite number that the kernel uses as a float32 (the native backend converts it): one that
+ * rounds to ±Infinity there is refused on both backends.
+ */
+export function checkFiniteF32(kernel: string, name: string, v: number): void {
+  checkFinite(kernel, name, v);
   if (!Number.isFinite(Math.fround(v))) fail(kernel, `${name} must be a finite number, got ${describe(v)} (beyond float32's range)`);
 }
 

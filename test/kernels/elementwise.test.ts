@@ -319,6 +319,15 @@ describe.each(EACH)('gatherBytes on %s', (_name, be) => {
     }
   });
 
+  it('scale and shift are doubles: beyond float32 alone, byte·scale + shift may still be finite', () => {
+    // A degenerate std makes shift −5e39 (±Infinity as a float32); at byte 255 the sum is 1e38.
+    const out = new Float32Array(2);
+    be.gatherBytes(Uint8Array.from([0, 255]), Int32Array.from([0]), 1, 2, 0, 2, 5e39 / 255 + 1e38 / 255, -5e39, out);
+    expect(out[0]).toBe(-Infinity);
+    expect(out[1]).toBe(Math.fround(255 * (5e39 / 255 + 1e38 / 255) - 5e39));
+    expect(Number.isFinite(out[1])).toBe(true);
+  });
+
   it('count 0 touches nothing; a whole-record stride works on views with an offset', () => {
     const out = new Float32Array(4).fill(3);
     be.gatherBytes(new Uint8Array(0), new Int32Array(0), 0, 4, 0, 4, 1, 0, out);

@@ -6,7 +6,7 @@
  * untouched. Training needs at least 2 values per channel (outer·inner ≥ 2), as PyTorch.
  */
 import {
-  checkBool, checkF32, checkNoAlias, checkFinite, checkOptF32, checkSize, fail,
+  checkBool, checkF32, checkNoAlias, checkFiniteF32, checkOptF32, checkSize, fail,
 } from '../validate';
 
 let stats = new Float64Array(64);
@@ -26,8 +26,8 @@ export function batchNorm(x: Float32Array, outer: number, channels: number, inne
   checkSize(K, 'channels', channels);
   checkSize(K, 'inner', inner);
   checkBool(K, 'training', training);
-  checkFinite(K, 'momentum', momentum);
-  checkFinite(K, 'eps', eps);
+  checkFiniteF32(K, 'momentum', momentum);
+  checkFiniteF32(K, 'eps', eps);
   // A negative eps can make var + eps negative: a silent NaN. (0 is allowed, as in PyTorch.)
   if (!(eps >= 0)) fail(K, `eps must be ≥ 0, got ${eps}`);
   const n = outer * channels * inner;

@@ -10,7 +10,7 @@ import {
   BINARY_OPS, UNARY_OPS, type BinaryOp, type UnaryOp,
 } from '../backend';
 import {
-  MAX_RANK, checkExactAliasOr, checkF32, checkFinite, checkI32, checkNoAlias, checkOneOf,
+  MAX_RANK, checkExactAliasOr, checkF32, checkFinite, checkFiniteF32, checkI32, checkNoAlias, checkOneOf,
   checkShape, checkSize, checkU8, fail, fmtShape,
 } from '../validate';
 import { gelu, geluGrad } from './math';
@@ -214,7 +214,7 @@ function resolveParam(kernel: string, op: UnaryOp, param: number | undefined): n
     if (NEEDS_PARAM.has(op)) fail(kernel, `param is required by op '${op}'`);
     return 0;
   }
-  checkFinite(kernel, 'param', param);
+  checkFiniteF32(kernel, 'param', param);
   return param;
 }
 
@@ -329,7 +329,7 @@ export function unaryBackward(op: UnaryOp, n: number, x: Float32Array, y: Float3
 export function axpy(n: number, alpha: number, x: Float32Array, y: Float32Array): void {
   const K = 'axpy';
   checkSize(K, 'n', n);
-  checkFinite(K, 'alpha', alpha);
+  checkFiniteF32(K, 'alpha', alpha);
   checkF32(K, 'x', x, n, 'n');
   checkF32(K, 'y', y, n, 'n');
   checkNoAlias(K, 'y', y, n, 'x', x, n);

@@ -22,7 +22,7 @@
  * AMD EPYC core, for every transpose case. The limit is V8's per-load bounds check rather than
  * arithmetic; 4×8 and 8×4 tiles measured no better (more accumulators than xmm registers).
  */
-import { checkBool, checkF32, checkNoAlias, checkFinite, checkSize, fail } from '../validate';
+import { checkBool, checkF32, checkNoAlias, checkFiniteF32, checkSize, fail } from '../validate';
 
 const MR = 4;
 const NR = 4;
@@ -272,8 +272,8 @@ function checkCommon(kernel: string, transA: boolean, transB: boolean, m: number
   checkSize(kernel, 'm', m);
   checkSize(kernel, 'n', n);
   checkSize(kernel, 'k', k);
-  checkFinite(kernel, 'alpha', alpha);
-  checkFinite(kernel, 'beta', beta);
+  checkFiniteF32(kernel, 'alpha', alpha);
+  checkFiniteF32(kernel, 'beta', beta);
 }
 
 export function gemm(transA: boolean, transB: boolean, m: number, n: number, k: number,

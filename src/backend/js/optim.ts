@@ -5,7 +5,7 @@
  * first SGD momentum buffer is the gradient itself (no dampening).
  */
 import {
-  checkBool, checkF32, checkFinite, checkNoAlias, checkPositive, checkRange, checkSize, fail,
+  checkBool, checkF32, checkFiniteF32, checkNoAlias, checkPositive, checkRange, checkSize, fail,
 } from '../validate';
 
 /** How many of param[0, n) are NaN or ±Infinity (what each step returns). */
@@ -36,11 +36,11 @@ export function sgdStep(n: number, param: Float32Array, grad: Float32Array,
   weightDecay: number, first: boolean): number {
   const K = 'sgdStep';
   checkSize(K, 'n', n);
-  checkFinite(K, 'lr', lr);
-  checkFinite(K, 'momentum', momentum);
-  checkFinite(K, 'dampening', dampening);
+  checkFiniteF32(K, 'lr', lr);
+  checkFiniteF32(K, 'momentum', momentum);
+  checkFiniteF32(K, 'dampening', dampening);
   checkBool(K, 'nesterov', nesterov);
-  checkFinite(K, 'weightDecay', weightDecay);
+  checkFiniteF32(K, 'weightDecay', weightDecay);
   checkBool(K, 'first', first);
   checkF32(K, 'param', param, n, 'n');
   checkF32(K, 'grad', grad, n, 'n');
@@ -84,11 +84,11 @@ export function adamStep(n: number, param: Float32Array, grad: Float32Array, m: 
   step: number, decoupled: boolean): number {
   const K = 'adamStep';
   checkSize(K, 'n', n);
-  checkFinite(K, 'lr', lr);
+  checkFiniteF32(K, 'lr', lr);
   checkRange(K, 'beta1', beta1, 0, 1, true);
   checkRange(K, 'beta2', beta2, 0, 1, true);
-  checkFinite(K, 'eps', eps);
-  checkFinite(K, 'weightDecay', weightDecay);
+  checkFiniteF32(K, 'eps', eps);
+  checkFiniteF32(K, 'weightDecay', weightDecay);
   checkPositive(K, 'step', step);
   checkBool(K, 'decoupled', decoupled);
   checkF32(K, 'param', param, n, 'n');
@@ -120,11 +120,11 @@ export function rmspropStep(n: number, param: Float32Array, grad: Float32Array,
   alpha: number, eps: number, weightDecay: number, momentum: number, centered: boolean): number {
   const K = 'rmspropStep';
   checkSize(K, 'n', n);
-  checkFinite(K, 'lr', lr);
-  checkFinite(K, 'alpha', alpha);
-  checkFinite(K, 'eps', eps);
-  checkFinite(K, 'weightDecay', weightDecay);
-  checkFinite(K, 'momentum', momentum);
+  checkFiniteF32(K, 'lr', lr);
+  checkFiniteF32(K, 'alpha', alpha);
+  checkFiniteF32(K, 'eps', eps);
+  checkFiniteF32(K, 'weightDecay', weightDecay);
+  checkFiniteF32(K, 'momentum', momentum);
   checkBool(K, 'centered', centered);
   checkF32(K, 'param', param, n, 'n');
   checkF32(K, 'grad', grad, n, 'n');

@@ -10,7 +10,7 @@
  *   dropoutMask: keep iff f ≥ p compared in float64; the kept value is f32(1/(1 − p));
  *   dropout: the same mask, and out = f32(x·mask).
  */
-import { checkExactAliasOr, checkF32, checkNoAlias, checkFinite, checkRange, checkSize, checkU32, fail } from '../validate';
+import { checkExactAliasOr, checkF32, checkNoAlias, checkFinite, checkFiniteF32, checkRange, checkSize, checkU32, fail } from '../validate';
 
 const fround = Math.fround;
 const TWO_POW_M24 = 1 / 16777216;
@@ -66,8 +66,8 @@ export function randUniform(state: Uint32Array, out: Float32Array, n: number, lo
   const K = 'randUniform';
   checkState(K, state);
   checkOut(K, 'out', state, out, n);
-  checkFinite(K, 'lo', lo);
-  checkFinite(K, 'hi', hi);
+  checkFiniteF32(K, 'lo', lo);
+  checkFiniteF32(K, 'hi', hi);
   const l = fround(lo);
   const width = fround(fround(hi) - l);
   load(state);
