@@ -2,20 +2,27 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-/** Where the package root is: the nearest folder above this file with lernen's package.json. */
-export function packageRoot(): string {
+/**
+ * The nearest folder above this file whose package.json is lernen's, or null (a copy of the
+ * sources outside any package).
+ */
+export function findPackageRoot(): string | null {
   let dir = __dirname;
   for (;;) {
-    const pj = path.join(dir, 'package.json');
-    if (fs.existsSync(pj)) {
-      try {
-        if (JSON.parse(fs.readFileSync(pj, 'utf8')).name === 'lernen') return dir;
-      } catch { /* keep walking */ }
-    }
+    try {
+      if (JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).name === 'lernen') return dir;
+    } catch { /* no package.json here, or not readable: keep walking */ }
     const up = path.dirname(dir);
-    if (up === dir) throw new Error(`lernen: cannot find the package root above ${__dirname}`);
+    if (up === dir) return null;
     dir = up;
   }
+}
+
+/** Where the package root is: the nearest folder above this file with lernen's package.json. */
+export function packageRoot(): string {
+  const root = findPackageRoot();
+  if (root === null) throw new Error(`lernen: cannot find the package root above ${__dirname}`);
+  return root;
 }
 
 export interface AddonLoad {

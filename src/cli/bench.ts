@@ -20,6 +20,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { setBackend, setNumThreads, getNumThreads } from '../backend';
+import { findPackageRoot } from '../backend/loader';
 import { DataLoader, loadMnist, mnistDir } from '../data';
 import { doctor } from '../doctor';
 import { writeFileAtomic } from '../nn/serialize';
@@ -139,16 +140,7 @@ function list<T extends string>(flag: string, v: unknown, allowed: readonly T[],
 
 /** The project root (the folder of lernen's package.json), or null outside the repository. */
 export function repoRoot(): string | null {
-  let dir = __dirname;
-  for (;;) {
-    const pkg = path.join(dir, 'package.json');
-    try {
-      if (JSON.parse(fs.readFileSync(pkg, 'utf8')).name === 'lernen') return dir;
-    } catch { /* not here */ }
-    const up = path.dirname(dir);
-    if (up === dir) return null;
-    dir = up;
-  }
+  return findPackageRoot();
 }
 
 /** Validates the flags; nothing runs before this returns. */
