@@ -31,20 +31,26 @@ int kernelThreads() {
 
 namespace {
 
+// Work sharing. A region is cut into chunks (parallelFor: up to kChunksPerThread per thread),
+// and the caller and its helpers claim them one at a time from a counter tagged with the job's
+// generation. A helper that wakes late, or is busy elsewhere, finds fewer chunks or none: the
+// caller runs them, and waits only for chunks a helper has claimed, never for a helper to show up
+// (measured in alternation on the shared 2-core VM: W1 and CNN epochs about 4-5 % faster than
+// fixed halves, where the caller waited for a late helper's whole share).
+//
 // A helper polls for the next job a little (a kernel often runs several parallel loops in a
 // row), first with pause, then giving its core away with sched_yield (OpenBLAS's own workers
 // wait the same way), then sleeps on the condition variable. It must never hold a core that a
-// GEMM's threads need. The caller, waiting for its helpers, polls then yields.
+// GEMM's threads need. The caller, waiting for claimed chunks, polls then yields.
 constexpr int kHelperSpin = 256;
 constexpr int kHelperYields = 64;
 constexpr int kCallerSpin = 4096;
 
-// Load adaptation. On a machine with more runnable threads than cores, a helper may get its core
-// only milliseconds after the caller finished its own share, and a parallel region is then
-// slower than running every share on the caller. The team notices (the caller waited longer
-// than its own share took, and more than kLateNs) and runs the next regions serially, for a
-// backoff that doubles while the machine stays busy and halves once helpers are prompt again.
-// Serial or parallel, the shares and so the results are the same.
+// Load adaptation. On a machine with more runnable threads than cores, a helper may also lose
+// its core in the middle of a chunk, and the caller then waits for that chunk. The team notices
+// (the caller waited longer than its own chunks took, and more than kLateNs) and runs the next
+// regions serially, for a backoff that doubles while the machine stays busy and halves once
+// helpers are prompt again. Serial or parallel, the chunks and so the results are the same.
 constexpr std::int64_t kLateNs = 50'000;
 
 // True on a thread while it runs a share of a parallel region (caller and helpers): nested
@@ -81,33 +87,42 @@ class Team {
     for (auto& t : threads_) t.join();
   }
 
-  void run(int nt, void (*task)(void*, int), void* ctx) {
+  void run(int nt, i64 chunks, void (*task)(void*, i64), void* ctx) {
     RegionFlag flag;
     if (serialLeft_ > 0) {
       --serialLeft_;
-      for (int t = 0; t < nt; ++t) task(ctx, t);
+      for (i64 c = 0; c < chunks; ++c) task(ctx, c);
       return;
     }
     grow(nt - 1);
-    pending_.store(nt - 1, std::memory_order_relaxed);
+    std::uint32_t gen;
     {
-      // The job and its generation change together under the lock, so a helper always reads a
-      // consistent (generation, job) pair.
+      // The job, its generation and its claim counter change together under the lock, so a
+      // helper always reads a consistent job.
       std::lock_guard<std::mutex> lk(m_);
       task_ = task;
       ctx_ = ctx;
       nt_ = nt;
+      chunks_ = chunks;
+      done_.store(0, std::memory_order_relaxed);
+      gen = static_cast<std::uint32_t>(gen_.load(std::memory_order_relaxed) + 1);
+      claim_.store(std::uint64_t{gen} << 32, std::memory_order_relaxed);
       gen_.store(gen_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
     }
     cv_.notify_all();
     const std::int64_t t0 = nowNs();
-    task(ctx, 0);
+    i64 mine = 0;
+    for (i64 c; (c = claim(gen, chunks)) >= 0; ++mine) task(ctx, c);
     const std::int64_t t1 = nowNs();
-    for (int i = 0; pending_.load(std::memory_order_acquire) != 0; ++i) {
-      if (i < kCallerSpin) {
-        LERNEN_PAUSE();
-      } else {
-        std::this_thread::yield();
+    // Wait for the chunks the helpers claimed (not for helpers that never started: a late helper
+    // finds no chunk left and never touches this job's context).
+    if (mine < chunks) {
+      for (int i = 0; done_.load(std::memory_order_acquire) != chunks - mine; ++i) {
+        if (i < kCallerSpin) {
+          LERNEN_PAUSE();
+        } else {
+          std::this_thread::yield();
+        }
       }
     }
     const std::int64_t own = t1 - t0, waited = nowNs() - t1;
@@ -124,6 +139,20 @@ class Team {
   }
 
  private:
+  /** The next unclaimed chunk of job `gen`, or −1 when none is left (or the job is over). */
+  i64 claim(std::uint32_t gen, i64 chunks) {
+    std::uint64_t v = claim_.load(std::memory_order_relaxed);
+    for (;;) {
+      if (static_cast<std::uint32_t>(v >> 32) != gen) return -1;
+      const i64 c = static_cast<i64>(v & 0xffffffffu);
+      if (c >= chunks) return -1;
+      if (claim_.compare_exchange_weak(v, v + 1, std::memory_order_acq_rel,
+                                       std::memory_order_relaxed)) {
+        return c;
+      }
+    }
+  }
+
   void grow(int helpers) {
     while (static_cast<int>(threads_.size()) < helpers) {
       const int idx = static_cast<int>(threads_.size()) + 1;
@@ -140,9 +169,10 @@ class Team {
       for (int i = 0; i < kHelperYields && gen_.load(std::memory_order_acquire) == seen; ++i) {
         std::this_thread::yield();
       }
-      void (*task)(void*, int);
+      void (*task)(void*, i64);
       void* ctx;
       int nt;
+      i64 chunks;
       {
         std::unique_lock<std::mutex> lk(m_);
         cv_.wait(lk, [&] { return stop_ || gen_.load(std::memory_order_relaxed) != seen; });
@@ -151,13 +181,15 @@ class Team {
         task = task_;
         ctx = ctx_;
         nt = nt_;
+        chunks = chunks_;
       }
       if (idx < nt) {
-        {
-          RegionFlag flag;
-          task(ctx, idx);
+        RegionFlag flag;
+        const std::uint32_t gen = static_cast<std::uint32_t>(seen);
+        for (i64 c; (c = claim(gen, chunks)) >= 0;) {
+          task(ctx, c);
+          done_.fetch_add(1, std::memory_order_acq_rel);
         }
-        pending_.fetch_sub(1, std::memory_order_acq_rel);
       }
     }
   }
@@ -166,10 +198,14 @@ class Team {
   std::mutex m_;
   std::condition_variable cv_;
   std::atomic<std::uint64_t> gen_{0};
-  std::atomic<int> pending_{0};
-  void (*task_)(void*, int) = nullptr;
+  // The current job's chunks: (generation << 32) | next unclaimed chunk, and how many chunks
+  // the helpers have finished.
+  std::atomic<std::uint64_t> claim_{0};
+  std::atomic<i64> done_{0};
+  void (*task_)(void*, i64) = nullptr;
   void* ctx_ = nullptr;
   int nt_ = 0;
+  i64 chunks_ = 0;
   bool stop_ = false;
   // Load adaptation (caller thread only).
   int strikes_ = 0;
@@ -183,7 +219,9 @@ namespace detail {
 
 thread_local Team team;
 
-void runTeam(int nt, void (*task)(void* ctx, int t), void* ctx) { team.run(nt, task, ctx); }
+void runTeam(int nt, i64 chunks, void (*task)(void* ctx, i64 chunk), void* ctx) {
+  team.run(nt, chunks, task, ctx);
+}
 
 bool inTeamRegion() { return inRegion; }
 

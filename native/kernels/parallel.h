@@ -23,17 +23,27 @@ namespace lernen {
 int kernelThreads();
 
 namespace detail {
-/** Runs task(ctx, t) for t in [0, nt) on nt threads (t = 0 on the caller); returns when all end. */
-void runTeam(int nt, void (*task)(void* ctx, int t), void* ctx);
+/**
+ * Runs task(ctx, c) for every chunk c in [0, chunks) on up to nt threads (the caller and nt − 1
+ * helpers), which claim the chunks one at a time; returns when every chunk has run.
+ */
+void runTeam(int nt, i64 chunks, void (*task)(void* ctx, i64 chunk), void* ctx);
 /** Whether this thread is running a share of a parallel region. */
 bool inTeamRegion();
 }  // namespace detail
 
+/** Chunks per thread in a parallel region (see parallelFor). */
+constexpr i64 kChunksPerThread = 4;
+
 /**
  * Calls fn(begin, end) on disjoint contiguous ranges covering [0, count), in parallel on up to
  * kernelThreads() threads, each range holding at least `grain` items (so small loops stay on one
- * thread). fn must not throw. Ranges are split evenly and deterministically: the same count and
- * thread count always give the same ranges.
+ * thread). fn must not throw, and may be called several times on one thread.
+ *
+ * The ranges are fixed by count, grain and the thread count: up to kChunksPerThread per thread,
+ * split evenly. The threads claim them one at a time, so a helper that gets its core late (a
+ * shared or loaded machine) costs the region nothing: the caller runs the chunks the helper has
+ * not claimed. Which thread runs a chunk never changes what the chunk computes.
  */
 template <class F>
 void parallelFor(i64 count, i64 grain, F&& fn) {
@@ -47,14 +57,15 @@ void parallelFor(i64 count, i64 grain, F&& fn) {
     fn(i64{0}, count);
     return;
   }
+  const i64 chunks = nt * kChunksPerThread < maxByGrain ? nt * kChunksPerThread : maxByGrain;
   struct Ctx {
     F* fn;
-    i64 count, nt;
-  } ctx{&fn, count, nt};
-  detail::runTeam(static_cast<int>(nt), [](void* p, int t) {
-    const Ctx& c = *static_cast<Ctx*>(p);
-    const i64 begin = c.count * t / c.nt, end = c.count * (t + 1) / c.nt;
-    if (begin < end) (*c.fn)(begin, end);
+    i64 count, chunks;
+  } ctx{&fn, count, chunks};
+  detail::runTeam(static_cast<int>(nt), chunks, [](void* p, i64 c) {
+    const Ctx& x = *static_cast<Ctx*>(p);
+    const i64 begin = x.count * c / x.chunks, end = x.count * (c + 1) / x.chunks;
+    if (begin < end) (*x.fn)(begin, end);
   }, &ctx);
 }
 
