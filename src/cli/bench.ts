@@ -339,6 +339,41 @@ type WorkerMsg =
   | { type: 'done'; peakRssMB: number | null }
   | { type: 'error'; message: string };
 
+/**
+ * CPU time (ns) used so far by every thread of the given processes, from /proc/PID/task/TID/schedstat;
+ * null where /proc cannot be read (not Linux), and then no one waits for quiet.
+ */
+function cpuNs(pids: readonly number[]): number | null {
+  let total = 0;
+  try {
+    for (const pid of pids) {
+      for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+        try { total += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]); } catch { /* the thread ended */ }
+      }
+    }
+  } catch { return null; }
+  return Number.isFinite(total) ? total : null;
+}
+
+/**
+ * Waits until the workers are idle: less than 1 ms of CPU time, all threads together, in a 25 ms
+ * window (at most 2 s). A BLAS library keeps its threads spinning after a call (OpenBLAS ~0.1 s,
+ * OpenMP longer), and a repetition started meanwhile would share the cores with a peer that has
+ * finished: the variant that follows PyTorch in a round would pay for PyTorch's threads.
+ * Returns the milliseconds waited.
+ */
+export async function waitQuiet(pids: readonly number[]): Promise<number> {
+  const t0 = performance.now();
+  let before = cpuNs(pids);
+  while (before !== null && performance.now() - t0 < 2000) {
+    await new Promise((r) => setTimeout(r, 25));
+    const now = cpuNs(pids);
+    if (now === null || now - before < 1e6) break;
+    before = now;
+  }
+  return performance.now() - t0;
+}
+
 const live = new Set<ChildProcess>();
 let exitHookInstalled = false;
 
@@ -673,6 +708,7 @@ async function measureSpeed(cfg: BenchConfig, peers: Peers, status: Status, plan
         const { row, peer } = a;
         const label = `[${w} ${row.variant}] rep ${r + 1}/${cfg.reps}`;
         try {
+          await waitQuiet(active.flatMap((x) => (x.peer.pid === undefined ? [] : [x.peer.pid])));
           peer.send({ cmd: 'rep', batches: row.batches });
           const res = await peer.expect('rep', (p) => {
             const rate = p.batch / Math.max(p.elapsed, 1e-9);
@@ -1132,7 +1168,9 @@ export function trainingSection(res: BenchResults): string {
       'W1 = MLP 784-512-512-10 (ReLU, dropout 0.2), batch 128, SGD momentum 0.9, lr 0.05; W2 = the PyTorch MNIST example CNN, batch 64, ' +
       'SGD momentum 0.9, lr 0.01; 60,000 MNIST images, pixels in [0, 1] (shared/anchors/README.md). Each implementation runs in a worker ' +
       'process of its own that loads the data and runs untimed warm-up batches first. Repetitions alternate between the variants of a ' +
-      'workload (round robin, starting one further each round), so background load hits all of them alike; the ratio column divides ' +
+      'workload (round robin, starting one further each round), so background load hits all of them alike. Before each repetition the ' +
+      'harness waits until every worker is idle (< 1 ms of CPU in 25 ms): after a rep, PyTorch\'s OpenBLAS threads keep spinning for ' +
+      'about 0.1 s, which would slow whichever variant runs next. The ratio column divides ' +
       `each repetition by the repetition of ${refLabel(res.speed)} in the same round and reports the median and range of those paired ratios. ` +
       (anyExtrapolated
         ? 'Where "measured" says "extrapolated", a repetition times the first N batches of a freshly shuffled epoch and scales the time to the whole epoch (× batches per epoch / N); `--full` times whole epochs. '

@@ -10,7 +10,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/cli/args';
-import { TRAINING_SECTION, parseBenchArgs, replaceSection } from '../../src/cli/bench';
+import { spawn } from 'node:child_process';
+import { TRAINING_SECTION, parseBenchArgs, replaceSection, waitQuiet } from '../../src/cli/bench';
 
 const ROOT = path.resolve(__dirname, '../..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lernen-bench-test-'));
@@ -114,6 +115,27 @@ describe('bench harness', () => {
     expect(() => parseBenchArgs(['--cnn-args=--epochs 0'])).toThrow(/^bench: --cnn-args: train: --epochs must be in/);
     expect(() => parseBenchArgs(['--mlp-args=--model cnn'])).toThrow(/--model is set by bench itself/);
     expect(() => parseBenchArgs(['--no-write', '--out', out])).toThrow(/--no-write and --out exclude each other/);
+  });
+
+  it.runIf(process.platform === 'linux')('waits before a repetition while a worker still burns CPU (spinning BLAS threads), not when it is idle', async () => {
+    // A child that busy-loops for 400 ms after it starts, then sleeps: what OpenBLAS's threads
+    // do for ~0.1 s after a call. waitQuiet must not return while it spins.
+    const child = spawn(process.execPath, ['-e', 'const t = Date.now(); process.stdout.write("go\\n"); while (Date.now() - t < 400); setTimeout(() => {}, 60000);'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+      const t0 = performance.now();
+      const waited = await waitQuiet([child.pid!]);
+      const since = performance.now() - t0;
+      expect(waited).toBeGreaterThanOrEqual(since - 5);
+      expect(since).toBeGreaterThan(200); // it was still spinning for most of the 400 ms
+      // Now idle: one 25 ms window is enough.
+      const idle = await waitQuiet([child.pid!]);
+      expect(idle).toBeLessThan(1000);
+      // A pid that does not exist: no /proc entry, no wait.
+      expect(await waitQuiet([2 ** 22 + 12345])).toBeLessThan(50);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 
   it('replaces one section and keeps the others', () => {
