@@ -4,12 +4,16 @@
 // Rounding, spelled out so the JS twin can match it exactly:
 //   uniform: lo' = f32(lo), hi' = f32(hi); out = f32(lo' + f32(f32(hi' − lo')·f))  (float32 ops)
 //   normal:  z in float64 (sqrt, log, cos, sin of doubles), out = f32(mean + std·z) in float64
-//   dropout: keep iff double(f) ≥ p; the kept value is f32(1/(1 − p)) computed in float64;
-//            the fused kernel writes that mask and out = f32(x·mask)
+//   dropout: two draws k0, k1 from the stream (none when n = 0) key a counter-based hash:
+//            element i's word is h = mix32(mix32(lo + k0) ^ (k1 + hi·0x9E3779B9)) with lo, hi
+//            the low and high 32 bits of i and mix32 Wellons's lowbias32; keep iff
+//            (h >> 8)·2⁻²⁴ ≥ p (in double); the kept value is f32(1/(1 − p)) computed in
+//            float64; the fused kernel writes that mask and out = f32(x·mask)
 // This file is never compiled with FMA contraction (-ffp-contract=off in both build files).
 #include <cmath>
 
 #include "kernels.h"
+#include "parallel.h"
 
 namespace lernen {
 
@@ -65,65 +69,90 @@ void randNormal(std::uint32_t* state, float* out, i64 n, double mean, double std
   g.store(state);
 }
 
-// keep iff double(f) ≥ p for f = (u >> 8)·2⁻²⁴: as (u >> 8) is an integer k, that is
+// keep iff double(f) ≥ p for f = (h >> 8)·2⁻²⁴: as (h >> 8) is an integer k, that is
 // k ≥ ceil(p·2²⁴) (p·2²⁴ is exact in double), an integer compare with no conversion.
 inline std::uint32_t keepThreshold(double p) { return std::uint32_t(std::ceil(p * 0x1p24)); }
 
-// The dropout kernels run the generator in two passes over blocks of kBlock draws: first only
-// the state recurrence (a short serial chain), saving the s1 word each output is made of; then
-// the scrambler rotl(s1·5, 7)·9, the keep test and the stores, which vectorise. Same stream,
-// same values, about 3x faster than one pass.
-constexpr i64 kBlock = 256;
+// Dropout draws its words from a counter-based hash keyed by two draws of the stream, not from
+// the stream itself: every element is independent of the others, so the loop vectorises (8
+// lanes of 32-bit multiplies with AVX2) and splits over threads, where xoshiro's recurrence is a
+// serial chain of ~1 ns per element (W1 spent 4 % of its step there). The hash is Wellons's
+// lowbias32 twice, with the key mixed in before each round (a bijection of the counter for a
+// fixed key: no two elements of a call below 2³² share a word).
+// The hash loops are bound by 32-bit multiplies and shifts, not memory: an AVX-512 clone (16
+// lanes) beside the AVX2 one. Integer ops, so every clone computes the same words.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+#define LERNEN_HASH_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define LERNEN_HASH_CLONES
+#endif
 
-/** Advances g by m steps, storing the s1 word of each step in s1s. */
-inline void recurrence(Xoshiro128ss& g, i64 m, std::uint32_t* s1s) {
+inline std::uint32_t mix32(std::uint32_t x) {
+  x ^= x >> 16;
+  x *= 0x7feb352du;
+  x ^= x >> 15;
+  x *= 0x846ca68bu;
+  x ^= x >> 16;
+  return x;
+}
+
+LERNEN_HASH_CLONES
+void maskRange(std::uint32_t lo, i64 m, std::uint32_t k0, std::uint32_t k1, std::uint32_t t,
+               float keep, float* __restrict mask) {
   for (i64 j = 0; j < m; ++j) {
-    s1s[j] = g.s1;
-    g.next();
+    const std::uint32_t h = mix32(mix32(lo + static_cast<std::uint32_t>(j) + k0) ^ k1);
+    mask[j] = (h >> 8) >= t ? keep : 0.0f;
   }
 }
 
-LERNEN_CLONES
-void maskBlock(const std::uint32_t* __restrict s1s, i64 m, std::uint32_t t, float keep,
-               float* __restrict mask) {
-  for (i64 j = 0; j < m; ++j) mask[j] = (rotl(s1s[j] * 5u, 7) * 9u >> 8) >= t ? keep : 0.0f;
-}
-
-LERNEN_CLONES
-void dropoutBlock(const std::uint32_t* __restrict s1s, i64 m, std::uint32_t t, float keep,
-                  const float* x, float* out, float* __restrict mask) {
+LERNEN_HASH_CLONES
+void dropoutRange(std::uint32_t lo, i64 m, std::uint32_t k0, std::uint32_t k1, std::uint32_t t,
+                  float keep, const float* x, float* out, float* __restrict mask) {
   for (i64 j = 0; j < m; ++j) {
-    const float k = (rotl(s1s[j] * 5u, 7) * 9u >> 8) >= t ? keep : 0.0f;
+    const std::uint32_t h = mix32(mix32(lo + static_cast<std::uint32_t>(j) + k0) ^ k1);
+    const float k = (h >> 8) >= t ? keep : 0.0f;
     mask[j] = k;
     out[j] = x[j] * k;  // out may be x: each element is read before it is written
   }
 }
 
-// The dropout stream: p's keep threshold and scale, the xoshiro128** states of each block of
-// draws, handed to block(s1s, m, t, keep, i) for elements [i, i + m).
-template <class Block>
-void dropoutStream(std::uint32_t* state, i64 n, double p, Block&& block) {
+// Elements per thread below which dropout stays on one thread (about 5 us of work; W1's 65,536-element
+// masks take 2 threads: 12 us instead of 21 us).
+constexpr i64 kDropoutGrain = i64{1} << 14;
+
+// The dropout stream: the key (two draws), p's keep threshold and scale, and the ranges of
+// elements, each within one 2³² block of the counter, handed to
+// range(lo, m, k0, k1 + hi·0x9E3779B9, t, keep, i) for elements [i, i + m).
+template <class Range>
+void dropoutStream(std::uint32_t* state, i64 n, double p, Range&& range) {
+  if (n <= 0) return;
   Xoshiro128ss g(state);
+  const std::uint32_t k0 = g.next(), k1 = g.next();
+  g.store(state);
   const float keep = float(1.0 / (1.0 - p));
   const std::uint32_t t = keepThreshold(p);
-  std::uint32_t s1s[kBlock];
-  for (i64 i = 0; i < n; i += kBlock) {
-    const i64 m = n - i < kBlock ? n - i : kBlock;
-    recurrence(g, m, s1s);
-    block(s1s, m, t, keep, i);
-  }
-  g.store(state);
+  parallelFor(n, kDropoutGrain, [&](i64 b, i64 e) {
+    for (i64 i = b; i < e;) {
+      const i64 hi = i >> 32;
+      const i64 stop = e < ((hi + 1) << 32) ? e : ((hi + 1) << 32);
+      range(static_cast<std::uint32_t>(i), stop - i, k0,
+            k1 + static_cast<std::uint32_t>(hi) * 0x9E3779B9u, t, keep, i);
+      i = stop;
+    }
+  });
 }
 
 void dropoutMask(std::uint32_t* state, float* mask, i64 n, double p) {
-  dropoutStream(state, n, p, [&](const std::uint32_t* s1s, i64 m, std::uint32_t t, float keep, i64 i) {
-    maskBlock(s1s, m, t, keep, mask + i);
+  dropoutStream(state, n, p, [&](std::uint32_t lo, i64 m, std::uint32_t k0, std::uint32_t k1,
+                                 std::uint32_t t, float keep, i64 i) {
+    maskRange(lo, m, k0, k1, t, keep, mask + i);
   });
 }
 
 void dropout(std::uint32_t* state, const float* x, i64 n, double p, float* out, float* mask) {
-  dropoutStream(state, n, p, [&](const std::uint32_t* s1s, i64 m, std::uint32_t t, float keep, i64 i) {
-    dropoutBlock(s1s, m, t, keep, x + i, out + i, mask + i);
+  dropoutStream(state, n, p, [&](std::uint32_t lo, i64 m, std::uint32_t k0, std::uint32_t k1,
+                                 std::uint32_t t, float keep, i64 i) {
+    dropoutRange(lo, m, k0, k1, t, keep, x + i, out + i, mask + i);
   });
 }
 

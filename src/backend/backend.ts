@@ -305,8 +305,12 @@ export interface Backend {
   randNormal(state: Uint32Array, out: Float32Array, n: number, mean: number, std: number): void;
 
   /**
-   * Inverted-dropout mask: mask[i] = (uniform ≥ p) ? 1/(1−p) : 0, for `n` elements, drawn from
-   * the uniform stream above. p in [0, 1).
+   * Inverted-dropout mask: mask[i] = (u_i ≥ p) ? 1/(1−p) : 0, for `n` elements, p in [0, 1).
+   * u_i = (h_i >>> 8)·2⁻²⁴ with h_i a counter-based hash of i keyed by two draws k0, k1 of the
+   * stream above: h_i = mix32(mix32(lo + k0) ^ (k1 + hi·0x9E3779B9)) (lo, hi: the low and high
+   * 32 bits of i; mix32: Wellons's lowbias32). Each call advances the state by exactly 2 draws
+   * (0 when n = 0), and the elements are independent of each other, so the native kernel
+   * vectorises and threads the loop.
    */
   dropoutMask(state: Uint32Array, mask: Float32Array, n: number, p: number): void;
 

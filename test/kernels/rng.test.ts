@@ -47,6 +47,28 @@ function refXoshiro(state: ArrayLike<number | bigint>): { next(): number; state(
 const TWO_M24 = 2 ** -24;
 const refUniform = (g: { next(): number }) => (g.next() >>> 8) * TWO_M24;
 
+/** Wellons's lowbias32: x ^= x >> 16; x *= 0x7feb352d; x ^= x >> 15; x *= 0x846ca68b; x ^= x >> 16. */
+function refMix32(x: bigint): bigint {
+  x ^= x >> 16n;
+  x = (x * 0x7feb352dn) & M32;
+  x ^= x >> 15n;
+  x = (x * 0x846ca68bn) & M32;
+  return x ^ (x >> 16n);
+}
+
+/**
+ * The words of one dropout call of n elements (Backend.dropoutMask): two draws k0, k1 of the
+ * stream, then h_i = mix32(mix32(lo + k0) ^ (k1 + hi·0x9E3779B9)) for i = hi·2³² + lo.
+ */
+function refDropoutWords(g: { next(): number }, n: number): number[] {
+  if (n === 0) return [];
+  const k0 = BigInt(g.next()), k1 = BigInt(g.next());
+  return Array.from({ length: n }, (_, i) => {
+    const lo = BigInt(i) & M32, hi = BigInt(i) >> 32n;
+    return Number(refMix32(refMix32((lo + k0) & M32) ^ ((k1 + hi * 0x9e3779b9n) & M32)));
+  });
+}
+
 /** First eight (u >>> 8) values for seeds 0 and 1, computed once with refSeed + refXoshiro. */
 const KNOWN: Record<number, { state: number[]; u24: number[] }> = {
   0: {
@@ -156,7 +178,7 @@ describe.each(EACH)('random kernels on %s', (_name, be) => {
     expect(Math.abs(std - 2)).toBeLessThan(0.03);
   });
 
-  it('dropoutMask: values are 0 or f32(1/(1−p)), keep iff uniform ≥ p, keep fraction ≈ 1 − p', () => {
+  it('dropoutMask: values are 0 or f32(1/(1−p)), keep iff the hashed word\'s uniform ≥ p, keep fraction ≈ 1 − p', () => {
     for (const p of [0, 0.1, 0.5, 0.9]) {
       const n = 20_000;
       const st = seedState(77);
@@ -165,12 +187,36 @@ describe.each(EACH)('random kernels on %s', (_name, be) => {
       be.dropoutMask(st, mask.buf, n, p);
       mask.check();
       const keep = Math.fround(1 / (1 - p));
-      const want = Array.from({ length: n }, () => (refUniform(g) >= p ? keep : 0));
+      const want = refDropoutWords(g, n).map((h) => ((h >>> 8) * TWO_M24 >= p ? keep : 0));
       expectIdentical(mask.data, want, `${be.name} dropout p=${p}`);
       const kept = mask.data.reduce((c, v) => c + (v !== 0 ? 1 : 0), 0) / n;
       expect(Math.abs(kept - (1 - p))).toBeLessThan(0.015);
       expect(Array.from(st)).toEqual(g.state());
     }
+  });
+
+  it('dropout masks: two draws of the stream per call, independent calls, no correlation between neighbours', () => {
+    const n = 50_000, p = 0.5;
+    const st = seedState(5);
+    const before = refXoshiro(st);
+    const a = new Float32Array(n), b = new Float32Array(n);
+    be.dropoutMask(st, a, n, p);
+    before.next(); before.next();
+    expect(Array.from(st)).toEqual(before.state()); // a call advances the stream by exactly 2 draws
+    be.dropoutMask(st, b, n, p);
+    // Keep indicators k ∈ {0, 1}: neighbours in one call, and the same element in two calls, agree
+    // half of the time (independent fair coins: 0.5 ± 0.007 at 3σ for n = 50,000).
+    let nb = 0, same = 0;
+    for (let i = 0; i < n; i++) {
+      if (i + 1 < n && (a[i] !== 0) === (a[i + 1] !== 0)) nb++;
+      if ((a[i] !== 0) === (b[i] !== 0)) same++;
+    }
+    expect(Math.abs(nb / (n - 1) - 0.5)).toBeLessThan(0.007);
+    expect(Math.abs(same / n - 0.5)).toBeLessThan(0.007);
+    // Runs of equal indicators are as long as for fair coins: no run above 25 in 50,000.
+    let run = 1, longest = 1;
+    for (let i = 1; i < n; i++) { run = (a[i] !== 0) === (a[i - 1] !== 0) ? run + 1 : 1; longest = Math.max(longest, run); }
+    expect(longest).toBeLessThan(25);
   });
 
   it('dropout: the dropoutMask stream and values, out = x·mask, in place allowed', () => {
@@ -220,6 +266,17 @@ describe.runIf(NATIVE)('random kernels: native vs js directly', () => {
       JS.dropout(sj, x, n, 0.25, oj, aj);
       expectIdentical(an, aj, `fused dropout mask seed ${seed}`);
       expectIdentical(on, oj, `fused dropout out seed ${seed}`);
+      // Long enough for several chunks on the native kernel team (threads split the elements).
+      const big = 300_001, bn = new Float32Array(big), bj = new Float32Array(big);
+      const prev = NATIVE!.getNumThreads();
+      NATIVE!.setNumThreads(2);
+      try {
+        NATIVE!.dropoutMask(sn, bn, big, 0.2);
+      } finally {
+        NATIVE!.setNumThreads(prev);
+      }
+      JS.dropoutMask(sj, bj, big, 0.2);
+      expectIdentical(bn, bj, `long dropout mask seed ${seed}`);
       NATIVE!.randNormal(sn, an, n, 0, 1);
       JS.randNormal(sj, aj, n, 0, 1);
       expectClose(an, aj, { rtol: 1.2e-7, atol: 1e-7, label: `normal seed ${seed}` });

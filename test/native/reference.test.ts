@@ -583,7 +583,7 @@ describe('native kernels vs a float64 reference', () => {
     }
   });
 
-  it('xoshiro128** streams: uniform, normal (Box–Muller), dropout mask', () => {
+  it('xoshiro128** streams: uniform, normal (Box–Muller), and the hashed dropout mask', () => {
     // Reference generator in JS, straight from the contract.
     const next = (s: Uint32Array): number => {
       const rotl = (x: number, k: number): number => ((x << k) | (x >>> (32 - k))) >>> 0;
@@ -622,6 +622,17 @@ describe('native kernels vs a float64 reference', () => {
     const s5 = seedState(), s6 = seedState();
     const mask = new Float32Array(64);
     nb.dropoutMask(s5, mask, 64, 0.3);
-    expect([...mask]).toEqual(Array.from({ length: 64 }, () => (uni(s6) >= 0.3 ? Math.fround(1 / 0.7) : 0)));
+    // Two draws key a hash of the element index: h = mix32(mix32(i + k0) ^ k1), mix32 = lowbias32.
+    const k0 = next(s6), k1 = next(s6);
+    const mix32 = (x: number): number => {
+      x = (x ^ (x >>> 16)) >>> 0;
+      x = Math.imul(x, 0x7feb352d) >>> 0;
+      x = (x ^ (x >>> 15)) >>> 0;
+      x = Math.imul(x, 0x846ca68b) >>> 0;
+      return (x ^ (x >>> 16)) >>> 0;
+    };
+    const word = (i: number): number => mix32((mix32((i + k0) >>> 0) ^ k1) >>> 0);
+    expect([...mask]).toEqual(Array.from({ length: 64 }, (_, i) => ((word(i) >>> 8) * 2 ** -24 >= 0.3 ? Math.fround(1 / 0.7) : 0)));
+    expect([...s5]).toEqual([...s6]); // two draws per call
   });
 });

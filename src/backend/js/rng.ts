@@ -7,7 +7,10 @@
  *   randUniform: lo' = f32(lo), hi' = f32(hi), out = f32(lo' + f32(f32(hi' − lo')·f));
  *   randNormal: z from Box–Muller in float64 (u1 = 2⁻²⁴ when 0; θ = 2π·u2), out = f32(mean +
  *     std·z) with mean + std·z in float64; pairs (z0 = r·cos θ, z1 = r·sin θ), u1 drawn first;
- *   dropoutMask: keep iff f ≥ p compared in float64; the kept value is f32(1/(1 − p));
+ *   dropoutMask: two draws k0, k1 of the stream (none when n = 0) key a counter-based hash:
+ *     element i's word is h = mix32(mix32(lo + k0) ^ (k1 + hi·0x9E3779B9)), lo and hi the low
+ *     and high 32 bits of i, mix32 = Wellons's lowbias32; keep iff (h >>> 8)·2⁻²⁴ ≥ p compared
+ *     in float64; the kept value is f32(1/(1 − p));
  *   dropout: the same mask, and out = f32(x·mask).
  */
 import { checkExactAliasOr, checkF32, checkNoAlias, checkFinite, checkFiniteF32, checkRange, checkSize, checkU32, fail } from '../validate';
@@ -104,29 +107,50 @@ export function dropoutMask(state: Uint32Array, mask: Float32Array, n: number, p
 }
 
 /**
- * The dropout loop with the generator inlined over local variables (V8 keeps them in
- * registers; the module-level state of next() lives in a context object): keep iff
- * (u >>> 8)·2⁻²⁴ ≥ p, as uniform() computes it. With x and out, also out = x·mask.
+ * The dropout loop: two draws of the stream key a counter-based hash of the element index (see
+ * the header; native/kernels/rng.cc explains why a hash and not the stream itself). Keep iff
+ * (h >>> 8)·2⁻²⁴ ≥ p, i.e. (h >>> 8) ≥ ceil(p·2²⁴). With x and out, also out = x·mask.
  */
 function fillDropout(state: Uint32Array, x: Float32Array | null, n: number, p: number,
   out: Float32Array | null, mask: Float32Array): void {
+  if (n <= 0) return;
+  load(state);
+  const k0 = next(), k1 = next();
+  store(state);
   const keep = fround(1 / (1 - p));
-  let a = state[0]! | 0, b = state[1]! | 0, c = state[2]! | 0, d = state[3]! | 0;
-  for (let i = 0; i < n; i++) {
-    const m5 = Math.imul(b, 5);
-    const r = Math.imul((m5 << 7) | (m5 >>> 25), 9) >>> 0;
-    const t = b << 9;
-    c ^= a;
-    d ^= b;
-    b ^= c;
-    a ^= d;
-    c ^= t;
-    d = (d << 11) | (d >>> 21);
-    const m = (r >>> 8) * TWO_POW_M24 >= p ? keep : 0;
-    mask[i] = m;
-    if (out !== null) out[i] = x![i]! * m;
+  const t = Math.ceil(p * 16777216);
+  for (let i = 0; i < n;) {
+    const hi = Math.floor(i / 4294967296);
+    const stop = Math.min(n, (hi + 1) * 4294967296);
+    const k1h = (k1 + Math.imul(hi, 0x9e3779b9)) | 0;
+    if (out === null) maskWords(mask, i, stop - i, ((i >>> 0) + k0) | 0, k1h, t, keep);
+    else dropoutWords(x!, out, mask, i, stop - i, ((i >>> 0) + k0) | 0, k1h, t, keep);
+    i = stop;
   }
-  state[0] = a; state[1] = b; state[2] = c; state[3] = d;
+}
+
+// mask[at + j] for j < m: h = mix32(mix32(c0 + j) ^ k1h), keep iff (h >>> 8) ≥ t.
+function maskWords(mask: Float32Array, at: number, m: number, c0: number, k1h: number, t: number, keep: number): void {
+  for (let j = 0; j < m; j++) {
+    let h = (c0 + j) | 0;
+    h ^= h >>> 16; h = Math.imul(h, 0x7feb352d); h ^= h >>> 15; h = Math.imul(h, 0x846ca68b); h ^= h >>> 16;
+    h ^= k1h;
+    h ^= h >>> 16; h = Math.imul(h, 0x7feb352d); h ^= h >>> 15; h = Math.imul(h, 0x846ca68b); h ^= h >>> 16;
+    mask[at + j] = (h >>> 8) >= t ? keep : 0;
+  }
+}
+
+function dropoutWords(x: Float32Array, out: Float32Array, mask: Float32Array, at: number, m: number,
+  c0: number, k1h: number, t: number, keep: number): void {
+  for (let j = 0; j < m; j++) {
+    let h = (c0 + j) | 0;
+    h ^= h >>> 16; h = Math.imul(h, 0x7feb352d); h ^= h >>> 15; h = Math.imul(h, 0x846ca68b); h ^= h >>> 16;
+    h ^= k1h;
+    h ^= h >>> 16; h = Math.imul(h, 0x7feb352d); h ^= h >>> 15; h = Math.imul(h, 0x846ca68b); h ^= h >>> 16;
+    const v = (h >>> 8) >= t ? keep : 0;
+    mask[at + j] = v;
+    out[at + j] = x[at + j]! * v; // out may be x: each element is read before it is written
+  }
 }
 
 export function dropout(state: Uint32Array, x: Float32Array, n: number, p: number,
