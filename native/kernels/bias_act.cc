@@ -1,14 +1,23 @@
 // Fused bias + activation over x viewed as [outer, channels, inner], and its backward.
 #include "kernels.h"
 #include "loops.h"
+#include "parallel.h"
 
 namespace lernen {
 
+namespace {
+
+// Elements per thread below which these loops stay on one thread (a few microseconds).
+constexpr i64 kGrain = i64{1} << 15;
+
+i64 grainOf(i64 perItem) { return perItem >= kGrain ? 1 : kGrain / (perItem > 0 ? perItem : 1); }
+
+// Rows [o0, o1) of the forward.
 LERNEN_CLONES
-void biasAct(const float* x, const float* bias, i64 outer, i64 channels, i64 inner,
-             Activation act, float* out) {
+void biasActRows(const float* x, const float* bias, i64 o0, i64 o1, i64 channels, i64 inner,
+                 Activation act, float* out) {
   const bool relu = act == Activation::Relu;
-  for (i64 o = 0; o < outer; ++o) {
+  for (i64 o = o0; o < o1; ++o) {
     if (inner == 1) {  // Linear: a row of `channels` features plus the bias row
       const float* xr = x + o * channels;
       float* yr = out + o * channels;
@@ -39,8 +48,6 @@ void biasAct(const float* x, const float* bias, i64 outer, i64 channels, i64 inn
   }
 }
 
-namespace {
-
 // g = dy·relu'(y) for one run; dx may equal dy.
 LERNEN_INLINE void reluGrad(i64 len, const float* y, const float* dy, float* dx) {
   for (i64 i = 0; i < len; ++i) {
@@ -49,30 +56,57 @@ LERNEN_INLINE void reluGrad(i64 len, const float* y, const float* dy, float* dx)
   }
 }
 
-}  // namespace
-
+// Channels [c0, c1) of the backward: every row (Linear) or plane (Conv) of those channels, in
+// row order, so each dbias entry sums in the same order however the channels are split.
 LERNEN_CLONES
-void biasActBackward(const float* y, const float* dy, i64 outer, i64 channels, i64 inner,
-                     Activation act, float* dx, float* dbias) {
+void biasActBackwardChannels(const float* y, const float* dy, i64 outer, i64 channels, i64 inner,
+                             Activation act, i64 c0, i64 c1, float* dx, float* dbias) {
   const bool relu = act == Activation::Relu;
-  // Rows of `channels` (Linear, inner == 1) or planes of `inner` (Conv), one at a time.
-  const i64 len = inner == 1 ? channels : inner;
-  const i64 runs = inner == 1 ? outer : outer * channels;
-  for (i64 r = 0; r < runs; ++r) {
-    const i64 base = r * len;
-    float* g = dx + base;
-    if (relu) {
-      reluGrad(len, y + base, dy + base, g);
-    } else if (g != dy + base) {
-      for (i64 i = 0; i < len; ++i) g[i] = dy[base + i];
+  if (inner == 1) {  // Linear: rows of `channels` features, columns [c0, c1) of each
+    const i64 len = c1 - c0;
+    for (i64 r = 0; r < outer; ++r) {
+      const i64 base = r * channels + c0;
+      float* g = dx + base;
+      if (relu) {
+        reluGrad(len, y + base, dy + base, g);
+      } else if (g != dy + base) {
+        for (i64 i = 0; i < len; ++i) g[i] = dy[base + i];
+      }
+      if (dbias != nullptr) {
+        float* db = dbias + c0;
+        for (i64 i = 0; i < len; ++i) db[i] += g[i];
+      }
     }
-    if (dbias == nullptr) continue;
-    if (inner == 1) {
-      for (i64 i = 0; i < len; ++i) dbias[i] += g[i];
-    } else {
-      dbias[r % channels] += sumRun(len, g);
+    return;
+  }
+  for (i64 o = 0; o < outer; ++o) {  // Conv: planes of `inner` pixels
+    for (i64 ch = c0; ch < c1; ++ch) {
+      const i64 base = (o * channels + ch) * inner;
+      float* g = dx + base;
+      if (relu) {
+        reluGrad(inner, y + base, dy + base, g);
+      } else if (g != dy + base) {
+        for (i64 i = 0; i < inner; ++i) g[i] = dy[base + i];
+      }
+      if (dbias != nullptr) dbias[ch] += sumRun(inner, g);
     }
   }
+}
+
+}  // namespace
+
+void biasAct(const float* x, const float* bias, i64 outer, i64 channels, i64 inner,
+             Activation act, float* out) {
+  parallelFor(outer, grainOf(channels * inner), [&](i64 o0, i64 o1) {
+    biasActRows(x, bias, o0, o1, channels, inner, act, out);
+  });
+}
+
+void biasActBackward(const float* y, const float* dy, i64 outer, i64 channels, i64 inner,
+                     Activation act, float* dx, float* dbias) {
+  parallelFor(channels, grainOf(outer * inner), [&](i64 c0, i64 c1) {
+    biasActBackwardChannels(y, dy, outer, channels, inner, act, c0, c1, dx, dbias);
+  });
 }
 
 }  // namespace lernen

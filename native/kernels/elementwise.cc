@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "kernels.h"
+#include "parallel.h"
 #include "loops.h"
 
 namespace lernen {
@@ -127,6 +128,9 @@ void binaryRunOp(BinaryOp op, i64 n, const float* a, bool sa, const float* b, bo
   }
 }
 
+// Elements per thread below which an elementwise loop stays on one thread (a few microseconds).
+constexpr i64 kElementGrain = i64{1} << 15;
+
 i64 numel(const i64* shape, int rank) {
   i64 n = 1;
   for (int i = 0; i < rank; ++i) n *= shape[i];
@@ -142,7 +146,12 @@ void binary(BinaryOp op, const float* a, const i64* aShape, int aRank, const flo
   const i64 na = numel(aShape, aRank), nb = numel(bShape, bRank);
   // Fast paths: same number of elements as out (same shape up to 1s), or a scalar operand.
   if ((na == total || na == 1) && (nb == total || nb == 1)) {
-    binaryRunOp(op, total, a, na == total && total != 1, b, nb == total && total != 1, out);
+    // Elementwise, so split over the kernel team when large (disjoint ranges: an out that
+    // aliases a or b is still read before it is written, element by element).
+    const bool sa = na == total && total != 1, sb = nb == total && total != 1;
+    parallelFor(total, kElementGrain, [&](i64 b0, i64 b1) {
+      binaryRunOp(op, b1 - b0, sa ? a + b0 : a, sa, sb ? b + b0 : b, sb, out + b0);
+    });
     return;
   }
   // General path (row and column broadcasts included): collapse dims, loop over rows.

@@ -32,6 +32,18 @@ describe.runIf(NATIVE)('kernel team with late helpers (native)', () => {
           be.conv2dMaxPoolBackward(x, g.n, g.c, g.h, g.w, 3, 3, 1, 1, 0, 0, wt, g.oc, y, idx, dy, 'relu', 2, 2, dx, dw, db);
           expect(be.sgdStep(big, param, grad, mom, 0.01, 0.9, 0, false, 0, r === 0)).toBe(0);
           out.push(c, y, dx, dw, db);
+          // Elementwise and bias + activation loops above their one-thread grain, for a Linear
+          // ([rows, features]) and a convolution ([n, channels, h·w]) layout.
+          for (const [outer, channels, inner] of [[256, 384, 1], [16, 24, 400]] as const) {
+            const len = outer * channels * inner;
+            const xs = randomF32(len, 10 + inner), bs = randomF32(channels, 11), dys = randomF32(len, 12);
+            const ys = new Float32Array(len), dxs = new Float32Array(len), dbs = new Float32Array(channels);
+            be.biasAct(xs, bs, outer, channels, inner, 'relu', ys);
+            be.biasActBackward(ys, dys, outer, channels, inner, 'relu', dxs, dbs);
+            const prod = new Float32Array(len);
+            be.binary('mul', ys, [len], dys, [len], prod, [len]);
+            out.push(ys, dxs, dbs, prod);
+          }
         }
         out.push(param, mom);
         return out;
