@@ -92,22 +92,26 @@ export interface Recipe {
 /**
  * Default recipes, chosen for accuracy per second on a 2-core CPU (see docs/benchmarks.md):
  * - mlp: SGD, momentum 0.9, lr 0.1, batch 128, one-cycle schedule, 4 epochs: test accuracy with
- *   seeds 1-7 98.35, 98.30, 98.31, 98.30, 98.24, 98.36, 98.38 %, 7-10 s from a cold start on 2
- *   cores (the 98 %-in-10-s target of docs/benchmarks.md). 5 epochs gave 98.51 % (seed 1) in about
- *   10.4 s; 3 epochs 98.28, 98.28, 98.28, 98.02 % (seeds 1-4): too close to 98 %; batch 256 with
- *   lr 0.2 was no faster per epoch;
- * - cnn: Adam lr 1e-3, batch 16, one-cycle schedule, label smoothing 0.1, 2 epochs. Seed 1,
- *   test accuracy after 2 epochs (docs/benchmarks.md): 99.05 %; the runs that chose it:
+ *   seeds 1-3 98.25, 98.41, 98.38 % (with the dropout stream before 2026-11-27's hashed words,
+ *   seeds 1-7: 98.24-98.38 %), 7.3-10 s from a cold start on 2 cores, usually about 8 s (the
+ *   98 %-in-10-s target of docs/benchmarks.md). 5 epochs gave 98.51 % (seed 1) in about 10.4 s;
+ *   3 epochs 98.02-98.28 % (seeds 1-4): too close to 98 %; batch 256 with lr 0.2 was no faster
+ *   per epoch;
+ * - cnn: Adam lr 1e-3, batch 16, one-cycle schedule, label smoothing 0.1, 3 epochs: seed 1,
+ *   test accuracy 99.21 % in 132 s. It trained 2 epochs until the dropout masks changed stream
+ *   (hashed words, 2026-11-27): 99.05 % before, 98.98 % after, 99.02 % with lr 2e-3 and 98.94 %
+ *   without label smoothing: two epochs sit on the 99 % line, and a third buys the margin. The
+ *   2-epoch runs that chose the rest of the recipe (old stream, seed 1):
  *   Adam 3e-3 batch 64 98.89 %, Adam 1e-3 batch 64 98.76 %, Adam 2e-3 batch 32 98.91 % (98.96 %
  *   with label smoothing 0.1), Adam 1e-3 batch 16 99.00 %, SGD momentum 0.9 lr 0.05 batch 32
  *   98.86 %, lr 0.1 batch 64 98.84 % (all one-cycle). The small batch buys more updates in two
  *   epochs; smoothing keeps the heavily dropped-out network from over-confident early fits;
  * - resnet: SGD momentum 0.9 lr 0.1 with weight decay 5e-4, batch 128, one-cycle, 2 epochs: seed 1,
  *   test accuracy 99.32 % in 36 s wall on 2 cores (`lernen train --model resnet`, the fastest
- *   preset to 99 %; the cnn recipe's 2 epochs take about 90 s).
+ *   preset to 99 %; the cnn recipe's 3 epochs take about 130 s).
  */
 export const RECIPES: Record<PresetName, Recipe> = {
   mlp: { epochs: 4, batchSize: 128, optimizer: 'sgd', lr: 0.1, momentum: 0.9, weightDecay: 0, schedule: 'onecycle', normalize: true, labelSmoothing: 0 },
-  cnn: { epochs: 2, batchSize: 16, optimizer: 'adam', lr: 1e-3, momentum: 0, weightDecay: 0, schedule: 'onecycle', normalize: true, labelSmoothing: 0.1 },
+  cnn: { epochs: 3, batchSize: 16, optimizer: 'adam', lr: 1e-3, momentum: 0, weightDecay: 0, schedule: 'onecycle', normalize: true, labelSmoothing: 0.1 },
   resnet: { epochs: 2, batchSize: 128, optimizer: 'sgd', lr: 0.1, momentum: 0.9, weightDecay: 5e-4, schedule: 'onecycle', normalize: true, labelSmoothing: 0 },
 };
