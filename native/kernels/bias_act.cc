@@ -7,10 +7,10 @@ namespace lernen {
 
 namespace {
 
-// Elements per thread below which these loops stay on one thread (a few microseconds).
-constexpr i64 kGrain = i64{1} << 15;
-
-i64 grainOf(i64 perItem) { return perItem >= kGrain ? 1 : kGrain / (perItem > 0 ? perItem : 1); }
+// Items (rows, planes, channels) per thread: at least kElementGrain elements.
+i64 grainOf(i64 perItem) {
+  return perItem >= kElementGrain ? 1 : kElementGrain / (perItem > 0 ? perItem : 1);
+}
 
 // Rows [o0, o1) of the forward.
 LERNEN_CLONES

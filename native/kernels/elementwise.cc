@@ -128,9 +128,6 @@ void binaryRunOp(BinaryOp op, i64 n, const float* a, bool sa, const float* b, bo
   }
 }
 
-// Elements per thread below which an elementwise loop stays on one thread (a few microseconds).
-constexpr i64 kElementGrain = i64{1} << 15;
-
 i64 numel(const i64* shape, int rank) {
   i64 n = 1;
   for (int i = 0; i < rank; ++i) n *= shape[i];

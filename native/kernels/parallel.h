@@ -32,6 +32,12 @@ void runTeam(int nt, i64 chunks, void (*task)(void* ctx, i64 chunk), void* ctx);
 bool inTeamRegion();
 }  // namespace detail
 
+/**
+ * Elements per thread below which a memory-bound elementwise loop (binary ops, bias +
+ * activation) stays on one thread: a few microseconds of work.
+ */
+constexpr i64 kElementGrain = i64{1} << 15;
+
 /** Chunks per thread in a parallel region (see parallelFor). */
 constexpr i64 kChunksPerThread = 4;
 

@@ -129,13 +129,16 @@ function fillDropout(state: Uint32Array, x: Float32Array | null, n: number, p: n
   }
 }
 
+/** Wellons's lowbias32 (int32 in, int32 out; callers read it with >>> 0 or >>> 8). */
+function mix32(h: number): number {
+  h ^= h >>> 16; h = Math.imul(h, 0x7feb352d); h ^= h >>> 15; h = Math.imul(h, 0x846ca68b);
+  return h ^ (h >>> 16);
+}
+
 // mask[at + j] for j < m: h = mix32(mix32(c0 + j) ^ k1h), keep iff (h >>> 8) ≥ t.
 function maskWords(mask: Float32Array, at: number, m: number, c0: number, k1h: number, t: number, keep: number): void {
   for (let j = 0; j < m; j++) {
-    let h = (c0 + j) | 0;
-    h ^= h >>> 16; h = Math.imul(h, 0x7feb352d); h ^= h >>> 15; h = Math.imul(h, 0x846ca68b); h ^= h >>> 16;
-    h ^= k1h;
-    h ^= h >>> 16; h = Math.imul(h, 0x7feb352d); h ^= h >>> 15; h = Math.imul(h, 0x846ca68b); h ^= h >>> 16;
+    const h = mix32(mix32((c0 + j) | 0) ^ k1h);
     mask[at + j] = (h >>> 8) >= t ? keep : 0;
   }
 }
@@ -143,10 +146,7 @@ function maskWords(mask: Float32Array, at: number, m: number, c0: number, k1h: n
 function dropoutWords(x: Float32Array, out: Float32Array, mask: Float32Array, at: number, m: number,
   c0: number, k1h: number, t: number, keep: number): void {
   for (let j = 0; j < m; j++) {
-    let h = (c0 + j) | 0;
-    h ^= h >>> 16; h = Math.imul(h, 0x7feb352d); h ^= h >>> 15; h = Math.imul(h, 0x846ca68b); h ^= h >>> 16;
-    h ^= k1h;
-    h ^= h >>> 16; h = Math.imul(h, 0x7feb352d); h ^= h >>> 15; h = Math.imul(h, 0x846ca68b); h ^= h >>> 16;
+    const h = mix32(mix32((c0 + j) | 0) ^ k1h);
     const v = (h >>> 8) >= t ? keep : 0;
     mask[at + j] = v;
     out[at + j] = x[at + j]! * v; // out may be x: each element is read before it is written
